@@ -1,0 +1,469 @@
+package analysis
+
+import (
+	"sort"
+
+	"github.com/tracetop/tracetop/internal/state"
+)
+
+// threadAcc is what one thread did in the window so far.
+type threadAcc struct {
+	cpu            int64
+	switches       uint64
+	migrations     uint64
+	born, died     bool
+	read, wrote    uint64
+	bread, bwrite  uint64
+	opened, closed int
+	perf           []uint64
+	syscalls       map[string]*SyscallFigures
+	files          map[fileKey]*FileFigures
+	nsys, nerr     uint64
+}
+
+type fileKey struct {
+	fd   int32
+	name string
+}
+
+// acc accumulates the window [begin, end[ as a state.Observer.
+type acc struct {
+	begin, end        int64
+	threads           map[state.TID]*threadAcc
+	cpus              []CPUFigures
+	disks             map[uint32]*DiskFigures
+	born, died        int
+	opened, closed    int
+	read, wrote       uint64
+	lost, lostPackets uint64
+	events0           uint64
+}
+
+func newAcc(begin, end int64) *acc {
+	return &acc{begin: begin, end: end, threads: make(map[state.TID]*threadAcc),
+		disks: make(map[uint32]*DiskFigures)}
+}
+
+func (a *acc) thread(tid state.TID) *threadAcc {
+	t := a.threads[tid]
+	if t == nil {
+		t = &threadAcc{}
+		a.threads[tid] = t
+	}
+	return t
+}
+
+func (a *acc) cpu(c state.CPU) *CPUFigures {
+	if c < 0 || c > 1<<16 {
+		return nil
+	}
+	for int(c) >= len(a.cpus) {
+		a.cpus = append(a.cpus, CPUFigures{CPU: state.CPU(len(a.cpus))})
+	}
+	return &a.cpus[c]
+}
+
+// clip returns the part of [from, to[ inside the window.
+func (a *acc) clip(from, to int64) int64 {
+	from = max(from, a.begin)
+	to = min(to, a.end)
+	if to <= from {
+		return 0
+	}
+	return to - from
+}
+
+func (a *acc) in(at int64) bool { return at >= a.begin && at < a.end }
+
+func (a *acc) Ran(t *state.Thread, c state.CPU, from, to int64) {
+	d := a.clip(from, to)
+	if d == 0 {
+		return
+	}
+	if cf := a.cpu(c); cf != nil {
+		if t.TID == 0 {
+			cf.Idle += d
+		} else {
+			cf.Busy += d
+		}
+	}
+	if t.TID != 0 {
+		a.thread(t.TID).cpu += d
+	}
+}
+
+func (a *acc) Switched(prev, next *state.Thread, c state.CPU, at int64) {
+	if !a.in(at) {
+		return
+	}
+	if cf := a.cpu(c); cf != nil {
+		cf.Switches++
+	}
+	if next.TID != 0 {
+		a.thread(next.TID).switches++
+	}
+}
+
+func (a *acc) Migrated(t *state.Thread, from, to state.CPU, at int64) {
+	if a.in(at) && t.TID != 0 {
+		a.thread(t.TID).migrations++
+	}
+}
+
+func (a *acc) SyscallDone(t *state.Thread, s *state.Syscall, ret int64, at int64) {
+	if !a.in(at) {
+		return
+	}
+	ta := a.thread(t.TID)
+	if ta.syscalls == nil {
+		ta.syscalls = make(map[string]*SyscallFigures)
+	}
+	sf := ta.syscalls[s.Name]
+	if sf == nil {
+		sf = &SyscallFigures{Name: s.Name, Min: -1}
+		ta.syscalls[s.Name] = sf
+	}
+	sf.Count++
+	ta.nsys++
+	if ret < 0 && ret > -4096 {
+		sf.Errors++
+		ta.nerr++
+	}
+	if s.Entry > 0 {
+		d := at - s.Entry
+		sf.Total += d
+		if sf.Min < 0 || d < sf.Min {
+			sf.Min = d
+		}
+		if d > sf.Max {
+			sf.Max = d
+		}
+	}
+}
+
+func (a *acc) IO(t *state.Thread, fd int32, f *state.File, dir state.IODir, n uint64, at int64) {
+	if !a.in(at) {
+		return
+	}
+	ta := a.thread(t.TID)
+	if ta.files == nil {
+		ta.files = make(map[fileKey]*FileFigures)
+	}
+	k := fileKey{fd: fd}
+	kind := state.FileUnknown
+	if f != nil {
+		k.name = f.Name
+		kind = f.Kind
+	}
+	ff := ta.files[k]
+	if ff == nil {
+		ff = &FileFigures{FD: fd, Name: k.name, Kind: kind}
+		ta.files[k] = ff
+	}
+	if dir == state.IORead {
+		ta.read += n
+		ff.Read += n
+		a.read += n
+	} else {
+		ta.wrote += n
+		ff.Written += n
+		a.wrote += n
+	}
+}
+
+func (a *acc) Opened(t *state.Thread, p *state.Process, f *state.File, at int64) {
+	if !a.in(at) {
+		return
+	}
+	a.opened++
+	if t != nil {
+		a.thread(t.TID).opened++
+	}
+}
+
+func (a *acc) Closed(t *state.Thread, p *state.Process, f *state.File, at int64) {
+	if !a.in(at) {
+		return
+	}
+	a.closed++
+	if t != nil {
+		a.thread(t.TID).closed++
+	}
+}
+
+func (a *acc) Born(t *state.Thread, parent *state.Thread, at int64) {
+	if !a.in(at) {
+		return
+	}
+	a.born++
+	a.thread(t.TID).born = true
+}
+
+func (a *acc) Exited(t *state.Thread, at int64) {
+	if !a.in(at) {
+		return
+	}
+	a.died++
+	a.thread(t.TID).died = true
+}
+
+func (a *acc) Exec(t *state.Thread, p *state.Process, at int64) {}
+
+func (a *acc) Block(t *state.Thread, dev uint32, dir state.IODir, n uint64, at int64) {
+	if !a.in(at) {
+		return
+	}
+	d := a.disks[dev]
+	if d == nil {
+		d = &DiskFigures{Dev: dev}
+		a.disks[dev] = d
+	}
+	if dir == state.IORead {
+		d.Read += n
+	} else {
+		d.Writes += n
+	}
+	if t != nil && t.TID > 0 {
+		ta := a.thread(t.TID)
+		if dir == state.IORead {
+			ta.bread += n
+		} else {
+			ta.bwrite += n
+		}
+	}
+}
+
+func (a *acc) PerfDelta(t *state.Thread, idx int, d uint64, at int64) {
+	if !a.in(at) || t.TID == 0 {
+		return
+	}
+	ta := a.thread(t.TID)
+	for len(ta.perf) <= idx {
+		ta.perf = append(ta.perf, 0)
+	}
+	ta.perf[idx] += d
+}
+
+func (a *acc) Lost(n uint64, packets bool, at int64) {
+	if !a.in(at) {
+		return
+	}
+	if packets {
+		a.lostPackets += n
+	} else {
+		a.lost += n
+	}
+}
+
+// figures builds the window's figures from what was accumulated and the
+// machine state at the window end.
+func (a *acc) figures(m *state.Machine) *Figures {
+	f := &Figures{
+		Begin: a.begin, End: a.end, NumCPU: m.NumCPU(),
+		PerfNames: append([]string(nil), m.PerfNames()...),
+		Born:      a.born, Died: a.died, Opened: a.opened, Closed: a.closed,
+		Read: a.read, Written: a.wrote, Lost: a.lost, LostPackets: a.lostPackets,
+		Events: m.Events() - a.events0,
+	}
+	for i, c := range m.CPUs() {
+		cf := a.cpu(state.CPU(i))
+		if cf != nil && c != nil {
+			cf.Online = c.Online
+		}
+	}
+	if len(a.cpus) > f.NumCPU {
+		f.NumCPU = len(a.cpus)
+	}
+	f.CPUs = append(f.CPUs, a.cpus...)
+
+	procs := make(map[state.PID]*ProcessFigures)
+	sysc := make(map[state.PID]map[string]*SyscallFigures)
+	files := make(map[state.PID]map[fileKey]*FileFigures)
+	proc := func(pid state.PID) *ProcessFigures {
+		pf := procs[pid]
+		if pf == nil {
+			pf = &ProcessFigures{PID: pid}
+			if p := m.Process(pid); p != nil {
+				pf.PPID, pf.VPID, pf.Comm, pf.Path = p.PPID, p.VPID, p.Comm, p.Path
+				pf.Container = m.Container(pid)
+				pf.Born = p.Born >= a.begin && p.Born < a.end && p.Born != 0
+				pf.Died = p.Died >= a.begin && p.Died < a.end && p.Died != 0
+			}
+			procs[pid] = pf
+		}
+		return pf
+	}
+	for _, t := range m.Threads() {
+		alive := t.Status != state.StatusDead && t.Status != state.StatusZombie
+		ta := a.threads[t.TID]
+		if ta == nil && !alive {
+			continue
+		}
+		if alive {
+			f.Running++
+		}
+		tf := ThreadFigures{TID: t.TID, PID: t.PID, VTID: t.VTID, VPID: t.VPID, Comm: t.Comm,
+			Status: t.Status, Reason: t.Reason, CPU: t.CPU, Prio: t.Prio}
+		pid := t.PID
+		if pid == 0 {
+			pid = state.PID(t.TID)
+		}
+		if p := m.Process(pid); p != nil {
+			tf.PPID = p.PPID
+			tf.Container = m.Container(pid)
+		}
+		pf := proc(pid)
+		if pf.Comm == "" {
+			pf.Comm = t.Comm
+		}
+		pf.Threads++
+		if ta != nil {
+			tf.CPUTime, tf.Switches, tf.Migrations = ta.cpu, ta.switches, ta.migrations
+			tf.Born, tf.Died, tf.Read, tf.Written = ta.born, ta.died, ta.read, ta.wrote
+			tf.Perf = ta.perf
+			pf.CPUTime += ta.cpu
+			pf.Read += ta.read
+			pf.Written += ta.wrote
+			pf.BlockRead += ta.bread
+			pf.BlockWrite += ta.bwrite
+			pf.Opened += ta.opened
+			pf.Closed += ta.closed
+			pf.SyscallsN += ta.nsys
+			pf.SyscallErrs += ta.nerr
+			if len(ta.syscalls) > 0 {
+				ps := sysc[pid]
+				if ps == nil {
+					ps = make(map[string]*SyscallFigures)
+					sysc[pid] = ps
+				}
+				for name, s := range ta.syscalls {
+					x := ps[name]
+					if x == nil {
+						c := *s
+						ps[name] = &c
+						continue
+					}
+					x.Count += s.Count
+					x.Errors += s.Errors
+					x.Total += s.Total
+					if s.Min >= 0 && (x.Min < 0 || s.Min < x.Min) {
+						x.Min = s.Min
+					}
+					x.Max = max(x.Max, s.Max)
+				}
+			}
+			if len(ta.files) > 0 {
+				pfl := files[pid]
+				if pfl == nil {
+					pfl = make(map[fileKey]*FileFigures)
+					files[pid] = pfl
+				}
+				for k, ff := range ta.files {
+					x := pfl[k]
+					if x == nil {
+						c := *ff
+						pfl[k] = &c
+						continue
+					}
+					x.Read += ff.Read
+					x.Written += ff.Written
+				}
+			}
+		}
+		f.Threads = append(f.Threads, tf)
+	}
+	for pid, ps := range sysc {
+		pf := proc(pid)
+		for _, s := range ps {
+			if s.Min < 0 {
+				s.Min = 0
+			}
+			pf.Syscalls = append(pf.Syscalls, *s)
+		}
+		sort.Slice(pf.Syscalls, func(i, j int) bool {
+			a, b := pf.Syscalls[i], pf.Syscalls[j]
+			if a.Count != b.Count {
+				return a.Count > b.Count
+			}
+			return a.Name < b.Name
+		})
+	}
+	for pid, pfl := range files {
+		pf := proc(pid)
+		for _, ff := range pfl {
+			pf.Files = append(pf.Files, *ff)
+		}
+		sort.Slice(pf.Files, func(i, j int) bool {
+			a, b := pf.Files[i], pf.Files[j]
+			if a.Read+a.Written != b.Read+b.Written {
+				return a.Read+a.Written > b.Read+b.Written
+			}
+			return a.FD < b.FD
+		})
+	}
+	for _, pf := range procs {
+		f.Processes = append(f.Processes, *pf)
+	}
+	sort.Slice(f.Threads, func(i, j int) bool {
+		a, b := &f.Threads[i], &f.Threads[j]
+		if a.CPUTime != b.CPUTime {
+			return a.CPUTime > b.CPUTime
+		}
+		return a.TID < b.TID
+	})
+	sort.Slice(f.Processes, func(i, j int) bool {
+		a, b := &f.Processes[i], &f.Processes[j]
+		if a.CPUTime != b.CPUTime {
+			return a.CPUTime > b.CPUTime
+		}
+		return a.PID < b.PID
+	})
+	// Containers: every non-initial namespace, with the CPU time of its
+	// processes, summed up the namespace tree.
+	cont := make(map[uint64]*ContainerFigures)
+	for _, n := range m.Namespaces() {
+		if n.Level == 0 {
+			continue
+		}
+		cont[n.Inode] = &ContainerFigures{Inode: n.Inode, Parent: n.Parent, Level: n.Level, Init: n.Init}
+	}
+	for i := range f.Processes {
+		pf := &f.Processes[i]
+		if pf.Container == 0 {
+			continue
+		}
+		c := cont[pf.Container]
+		if c == nil {
+			c = &ContainerFigures{Inode: pf.Container}
+			cont[pf.Container] = c
+		}
+		c.CPUTime += pf.CPUTime
+		c.Processes++
+	}
+	for _, c := range cont {
+		c.TotalCPUTime += c.CPUTime
+		seen := 0
+		for p := cont[c.Parent]; p != nil && seen < 64; p = cont[p.Parent] {
+			p.TotalCPUTime += c.CPUTime
+			seen++
+		}
+	}
+	for _, c := range cont {
+		if c.Parent != 0 && cont[c.Parent] == nil {
+			c.Parent = 0
+		}
+		f.Containers = append(f.Containers, *c)
+	}
+	sort.Slice(f.Containers, func(i, j int) bool {
+		a, b := &f.Containers[i], &f.Containers[j]
+		if a.TotalCPUTime != b.TotalCPUTime {
+			return a.TotalCPUTime > b.TotalCPUTime
+		}
+		return a.Inode < b.Inode
+	})
+	for _, d := range a.disks {
+		f.Disks = append(f.Disks, *d)
+	}
+	sort.Slice(f.Disks, func(i, j int) bool { return f.Disks[i].Dev < f.Disks[j].Dev })
+	return f
+}

@@ -1,0 +1,45 @@
+// Package analysis computes exact figures over any window [t1, t2[ of a
+// kernel trace — CPU time per thread, process, container and CPU, perf
+// counter deltas, syscalls (count, errors, latency), I/O bytes per process
+// and per file or socket, block-layer bytes, births and deaths, fds opened
+// and closed, lost events — and the state of the machine at any time T.
+//
+// Two ways in:
+//
+// One pass over a source, for batch output: Intervals calls back with the
+// figures of each consecutive interval.
+//
+//	src, _ := ctf.Open([]string{dir}, ctf.Options{})
+//	err := analysis.Intervals(src, analysis.Window{Step: time.Second.Nanoseconds()},
+//		func(f *analysis.Figures) error {
+//			for _, t := range f.Threads {
+//				fmt.Printf("%6.2f%% %d %s\n", f.CoreShare(t.CPUTime), t.TID, t.Comm)
+//			}
+//			return nil
+//		})
+//
+// History, for the top and time travel: it reads the source forward with
+// Advance, keeping checkpoints of the state.Machine every
+// Options.CheckpointEvery events (thinned with age so memory stays
+// bounded), and answers Figures(t1, t2), StateAt(T) and Details(pid, t1,
+// t2) for any window by restoring the nearest checkpoint at or before t1
+// and replaying at most one checkpoint interval plus the window (seeking
+// the source when it implements Seeker, else reopening it). Windows of the
+// configured Options.Interval grid at the live edge are kept from the
+// forward pass and answered without any replay.
+//
+//	h, _ := analysis.NewHistory(func() (ctf.Source, error) {
+//		return ctf.Open([]string{dir}, ctf.Options{})
+//	}, analysis.Options{Interval: time.Second.Nanoseconds()})
+//	defer h.Close()
+//	h.Advance(math.MaxInt64)
+//	first, last := h.Bounds()
+//	f, _ := h.Figures(first, last)
+//	d, _ := h.Details(1234, first, last) // open files, threads, children at last
+//
+// Accounting follows lttng-analyses where both define a figure: a thread
+// switched out before any switch-in was seen on that CPU is credited from
+// the window start, a running thread until the window end; CPU shares are
+// given of one core (CoreShare, lttng-cputop's percentage) and of the
+// machine (MachineShare).
+package analysis

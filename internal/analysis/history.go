@@ -1,0 +1,491 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/internal/state"
+)
+
+// Opener opens the source again from its beginning. History calls it to
+// replay from a checkpoint; nil means the source cannot be reopened (some
+// live sources), and only windows of the forward pass can be answered.
+type Opener func() (ctf.Source, error)
+
+// Seeker is implemented by sources that can position themselves: after
+// SeekNS(ns), Read returns the first message whose time is >= ns.
+type Seeker interface {
+	SeekNS(ns int64) error
+}
+
+// ErrNotAvailable is returned for a window the history cannot rebuild:
+// beyond what was read, or before the oldest checkpoint of a source that
+// cannot be reopened.
+var ErrNotAvailable = errors.New("window not available")
+
+// Options tune a History. Zero values take the defaults.
+type Options struct {
+	// CheckpointEvery is the number of events between two checkpoints of
+	// the model (default 1<<18): reaching any T replays at most this many
+	// events plus the ones between the checkpoint time and T.
+	CheckpointEvery uint64
+	// MaxCheckpoints bounds the checkpoints kept (default 128). When
+	// full, every other checkpoint of the older half is dropped, so old
+	// times get coarser and memory stays bounded on day-long sessions.
+	MaxCheckpoints int
+	// Interval is the grid of windows the forward pass accumulates as it
+	// reads (0: none). Figures of these windows, aligned on the first
+	// event time, are kept (the last KeepIntervals of them) and answered
+	// without replay.
+	Interval int64
+	// KeepIntervals is how many grid windows are kept (default 64).
+	KeepIntervals int
+}
+
+func (o *Options) defaults() {
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 1 << 18
+	}
+	if o.MaxCheckpoints < 4 {
+		o.MaxCheckpoints = 128
+	}
+	if o.KeepIntervals <= 0 {
+		o.KeepIntervals = 64
+	}
+}
+
+// checkpoint is a copy of the model after every message with a time
+// below at was applied (and none at or after it).
+type checkpoint struct {
+	at     int64
+	events uint64 // messages applied, to skip exactly when reopening
+	m      *state.Machine
+}
+
+// History reads a source forward and answers figures and states for any
+// window of what was read. It is not safe for concurrent use.
+type History struct {
+	open Opener
+	opt  Options
+
+	src  ctf.Source
+	ev   ctf.Event
+	head *state.Machine
+	// pending is true when ev holds a message read but not yet applied.
+	pending bool
+	eof     bool
+	first   int64
+	last    int64
+	started bool
+
+	sinceCheckpoint uint64
+	checkpoints     []checkpoint
+
+	// grid accumulation of the forward pass
+	gridAcc *acc
+	grid    []*Figures
+}
+
+// NewHistory opens the source with open and returns a History positioned
+// at its beginning (nothing read yet: call Advance).
+func NewHistory(open Opener, opt Options) (*History, error) {
+	if open == nil {
+		return nil, errors.New("analysis: nil opener")
+	}
+	src, err := open()
+	if err != nil {
+		return nil, err
+	}
+	return NewHistorySource(src, open, opt), nil
+}
+
+// NewHistorySource reads src; open (may be nil) reopens the same source
+// for replays.
+func NewHistorySource(src ctf.Source, open Opener, opt Options) *History {
+	opt.defaults()
+	return &History{open: open, opt: opt, src: src, head: state.New()}
+}
+
+// Close closes the source.
+func (h *History) Close() error {
+	if h.src == nil {
+		return nil
+	}
+	err := h.src.Close()
+	h.src = nil
+	return err
+}
+
+// Bounds returns the times of the first and last messages read so far.
+func (h *History) Bounds() (first, last int64) { return h.first, h.last }
+
+// EOF reports whether the source ended (a live source never does).
+func (h *History) EOF() bool { return h.eof }
+
+// Head returns the model after everything read so far. It belongs to the
+// History: read it between calls, Clone it to keep it.
+func (h *History) Head() *state.Machine { return h.head }
+
+// Intervals returns the grid windows kept from the forward pass, oldest
+// first (Options.Interval).
+func (h *History) Intervals() []*Figures { return h.grid }
+
+// Advance reads and applies messages until the next one is at or after
+// until (it stays unread) or the source ends. It returns io.EOF at the end
+// of the source.
+func (h *History) Advance(until int64) error {
+	if h.eof {
+		return io.EOF
+	}
+	for {
+		if !h.pending {
+			if err := h.src.Read(&h.ev); err != nil {
+				if err == io.EOF {
+					h.eof = true
+					h.finishGrid()
+				}
+				return err
+			}
+			h.pending = true
+		}
+		ns := h.ev.NS
+		if ns >= until {
+			return nil
+		}
+		h.pending = false
+		if !h.started {
+			h.started = true
+			h.first = ns
+			if h.opt.Interval > 0 {
+				h.gridAcc = newAcc(ns, ns+h.opt.Interval)
+				h.head.SetObserver(h.gridAcc)
+			}
+		}
+		// A checkpoint is taken before the first message of a new time
+		// (so "every message below at" is exact).
+		if h.sinceCheckpoint >= h.opt.CheckpointEvery && ns > h.last || len(h.checkpoints) == 0 {
+			h.takeCheckpoint(ns)
+		}
+		if h.gridAcc != nil {
+			for ns >= h.gridAcc.end {
+				h.closeGrid()
+			}
+		}
+		if ns > h.last {
+			h.last = ns
+		}
+		h.head.Apply(&h.ev)
+		h.sinceCheckpoint++
+	}
+}
+
+func (h *History) takeCheckpoint(at int64) {
+	m := h.head.Clone()
+	h.checkpoints = append(h.checkpoints, checkpoint{at: at, events: h.head.Events(), m: m})
+	h.sinceCheckpoint = 0
+	if len(h.checkpoints) > h.opt.MaxCheckpoints {
+		// Thin the older half: keep the oldest, drop every other one.
+		half := len(h.checkpoints) / 2
+		kept := h.checkpoints[:1]
+		for i := 1; i < half; i++ {
+			if i%2 == 0 {
+				kept = append(kept, h.checkpoints[i])
+			}
+		}
+		kept = append(kept, h.checkpoints[half:]...)
+		h.checkpoints = append([]checkpoint(nil), kept...)
+	}
+}
+
+func (h *History) closeGrid() {
+	a := h.gridAcc
+	h.head.Flush(a.end)
+	f := a.figures(h.head)
+	h.grid = append(h.grid, f)
+	if len(h.grid) > h.opt.KeepIntervals {
+		h.grid = append(h.grid[:0:0], h.grid[len(h.grid)-h.opt.KeepIntervals:]...)
+	}
+	h.gridAcc = newAcc(a.end, a.end+h.opt.Interval)
+	h.gridAcc.events0 = h.head.Events()
+	h.head.SetObserver(h.gridAcc)
+}
+
+// finishGrid closes the last, partial, grid window at the last event.
+func (h *History) finishGrid() {
+	a := h.gridAcc
+	if a == nil || h.last < a.begin {
+		return
+	}
+	a.end = h.last + 1
+	h.head.Flush(a.end)
+	h.grid = append(h.grid, a.figures(h.head))
+	h.gridAcc = nil
+	h.head.SetObserver(nil)
+}
+
+// Checkpoints returns the times of the checkpoints kept.
+func (h *History) Checkpoints() []int64 {
+	out := make([]int64, len(h.checkpoints))
+	for i, c := range h.checkpoints {
+		out[i] = c.at
+	}
+	return out
+}
+
+// replayer is a model restored from a checkpoint with a source positioned
+// just after it.
+type replayer struct {
+	m       *state.Machine
+	src     ctf.Source
+	ev      ctf.Event
+	pending bool
+	eof     bool
+}
+
+// restore returns a model at the latest checkpoint at or before t and a
+// source positioned on the next message.
+func (h *History) restore(t int64) (*replayer, error) {
+	if !h.started {
+		return nil, ErrNotAvailable
+	}
+	i := sort.Search(len(h.checkpoints), func(i int) bool { return h.checkpoints[i].at > t }) - 1
+	if i < 0 {
+		i = 0
+	}
+	cp := h.checkpoints[i]
+	if h.open == nil {
+		return nil, fmt.Errorf("analysis: time %d: %w (source cannot be reopened)", t, ErrNotAvailable)
+	}
+	src, err := h.open()
+	if err != nil {
+		return nil, fmt.Errorf("analysis: reopen source: %w", err)
+	}
+	r := &replayer{m: cp.m.Clone(), src: src}
+	if s, ok := src.(Seeker); ok && cp.events > 0 {
+		if err := s.SeekNS(cp.at); err != nil {
+			src.Close()
+			return nil, fmt.Errorf("analysis: seek to %d: %w", cp.at, err)
+		}
+		return r, nil
+	}
+	// No seek: skip the messages the checkpoint already holds.
+	for n := uint64(0); n < cp.events; n++ {
+		if err := src.Read(&r.ev); err != nil {
+			src.Close()
+			if err == io.EOF {
+				return nil, fmt.Errorf("analysis: source shorter on reopening: %w", ErrNotAvailable)
+			}
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// until applies messages with a time below t.
+func (r *replayer) until(t int64) error {
+	for !r.eof {
+		if !r.pending {
+			if err := r.src.Read(&r.ev); err != nil {
+				if err == io.EOF {
+					r.eof = true
+					return nil
+				}
+				return err
+			}
+			r.pending = true
+		}
+		if r.ev.NS >= t {
+			return nil
+		}
+		r.pending = false
+		r.m.Apply(&r.ev)
+	}
+	return nil
+}
+
+// window replays [t1, t2[ and returns its figures and the model at t2.
+func (h *History) window(t1, t2 int64) (*Figures, *state.Machine, error) {
+	if t2 < t1 {
+		return nil, nil, fmt.Errorf("analysis: window [%d, %d[ ends before it begins", t1, t2)
+	}
+	r, err := h.restore(t1)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.src.Close()
+	if err := r.until(t1); err != nil {
+		return nil, nil, err
+	}
+	r.m.Flush(t1)
+	a := newAcc(t1, t2)
+	a.events0 = r.m.Events()
+	r.m.SetObserver(a)
+	if err := r.until(t2); err != nil {
+		return nil, nil, err
+	}
+	end := t2
+	if r.eof && h.eof && end > h.last+1 {
+		end = h.last + 1 // the trace ended: running tasks run until its last event
+	}
+	r.m.Flush(end)
+	f := a.figures(r.m)
+	r.m.SetObserver(nil)
+	return f, r.m, nil
+}
+
+// Figures returns the figures of [t1, t2[. A window of the forward pass
+// grid is answered from memory; any other is replayed from the nearest
+// checkpoint. Use math.MaxInt64 as t2 for "until the end".
+func (h *History) Figures(t1, t2 int64) (*Figures, error) {
+	for _, g := range h.grid {
+		if g.Begin == t1 && g.End == t2 {
+			return g, nil
+		}
+	}
+	if t2 == math.MaxInt64 {
+		t2 = h.last + 1
+	}
+	f, _, err := h.window(t1, t2)
+	return f, err
+}
+
+// StateAt returns a copy of the model at time t: every message with a
+// time below t applied.
+func (h *History) StateAt(t int64) (*state.Machine, error) {
+	r, err := h.restore(t)
+	if err != nil {
+		return nil, err
+	}
+	defer r.src.Close()
+	if err := r.until(t); err != nil {
+		return nil, err
+	}
+	return r.m, nil
+}
+
+// Details returns process pid at t2 (its threads, children and open files)
+// with its figures over [t1, t2[.
+func (h *History) Details(pid state.PID, t1, t2 int64) (*Details, error) {
+	f, m, err := h.window(t1, t2)
+	if err != nil {
+		return nil, err
+	}
+	return details(f, m, pid)
+}
+
+func details(f *Figures, m *state.Machine, pid state.PID) (*Details, error) {
+	p := m.Process(pid)
+	if p == nil {
+		return nil, fmt.Errorf("analysis: process %d unknown at %d", pid, f.End)
+	}
+	d := &Details{At: f.End, Process: *p}
+	d.Process.Files = make(map[int32]*state.File, len(p.Files))
+	for fd, fl := range p.Files {
+		c := *fl
+		d.Process.Files[fd] = &c
+	}
+	for _, t := range m.ThreadsOf(pid) {
+		d.Threads = append(d.Threads, *t)
+	}
+	for _, c := range m.Children(pid) {
+		cc := *c
+		cc.Files = nil
+		d.Children = append(d.Children, cc)
+	}
+	for _, pf := range f.Processes {
+		if pf.PID == pid {
+			d.Figures = pf
+		}
+	}
+	for _, tf := range f.Threads {
+		if tf.PID == pid || (tf.PID == 0 && state.PID(tf.TID) == pid) {
+			d.ThreadFigures = append(d.ThreadFigures, tf)
+		}
+	}
+	for _, fl := range p.Files {
+		of := OpenFile{File: *fl}
+		for _, ff := range d.Figures.Files {
+			if ff.FD == fl.FD && ff.Name == fl.Name {
+				of.WindowRead, of.WindowWritten = ff.Read, ff.Written
+			}
+		}
+		d.Files = append(d.Files, of)
+	}
+	sort.Slice(d.Files, func(i, j int) bool { return d.Files[i].FD < d.Files[j].FD })
+	return d, nil
+}
+
+// Window selects the intervals of a one-pass run: from Begin (0: the first
+// event) to End (0: the last event), in steps of Step ns (0: one window).
+type Window struct {
+	Begin, End, Step int64
+}
+
+// Intervals reads src once and calls fn with the figures of each interval
+// of w, in order. The last interval ends at the last event (or w.End).
+func Intervals(src ctf.Source, w Window, fn func(*Figures) error) error {
+	m := state.New()
+	var ev ctf.Event
+	var a *acc
+	var last int64
+	started, entered := false, false
+	end := w.End
+	if end <= 0 {
+		end = math.MaxInt64
+	}
+	next := func(b int64) int64 {
+		if w.Step <= 0 {
+			return end
+		}
+		return min(b+w.Step, end)
+	}
+	for {
+		err := src.Read(&ev)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		ns := ev.NS
+		if ns >= end {
+			break
+		}
+		if !started {
+			started = true
+			b := max(w.Begin, ns)
+			a = newAcc(b, next(b))
+		}
+		if !entered && ns >= a.begin {
+			entered = true
+			m.Flush(a.begin)
+			a.events0 = m.Events()
+			m.SetObserver(a)
+		}
+		for entered && ns >= a.end {
+			m.Flush(a.end)
+			if err := fn(a.figures(m)); err != nil {
+				return err
+			}
+			a = newAcc(a.end, next(a.end))
+			a.events0 = m.Events()
+			m.SetObserver(a)
+		}
+		m.Apply(&ev)
+		last = ns
+	}
+	if a == nil || !entered {
+		return nil
+	}
+	if a.end > last {
+		// The trace ended: as lttng-analyses, the window ends at the last
+		// event and running tasks are credited until then.
+		a.end = max(last, a.begin)
+	}
+	m.Flush(a.end)
+	return fn(a.figures(m))
+}

@@ -1,0 +1,331 @@
+package state
+
+import (
+	"sort"
+
+	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/ctf/meta"
+)
+
+// Machine is the kernel model of one traced host. It is not safe for
+// concurrent use; Clone it to hand a snapshot to another goroutine.
+type Machine struct {
+	threads map[TID]*Thread
+	procs   map[PID]*Process
+	ns      map[uint64]*Namespace
+	cpus    []*CPUState
+
+	begin, now int64 // first and last event times applied
+	started    bool
+	events     uint64
+	lost       uint64
+
+	perfNames []string
+
+	obs Observer
+
+	// classes caches, per event class, which handler and which field
+	// indexes apply (the entries are immutable, shared between clones).
+	classes *classCache
+}
+
+// New returns an empty model.
+func New() *Machine {
+	return &Machine{
+		threads: make(map[TID]*Thread),
+		procs:   make(map[PID]*Process),
+		ns:      make(map[uint64]*Namespace),
+		obs:     NopObserver{},
+		classes: newClassCache(),
+	}
+}
+
+// SetObserver installs o (nil for none).
+func (m *Machine) SetObserver(o Observer) {
+	if o == nil {
+		o = NopObserver{}
+	}
+	m.obs = o
+}
+
+// Begin is the time of the first event applied; Now the time of the last.
+func (m *Machine) Begin() int64 { return m.begin }
+
+// Now is the time of the last event applied (ns from the clock origin).
+func (m *Machine) Now() int64 { return m.now }
+
+// Events is the number of messages applied.
+func (m *Machine) Events() uint64 { return m.events }
+
+// Lost is the number of events discarded by the tracer so far.
+func (m *Machine) Lost() uint64 { return m.lost }
+
+// PerfNames lists the perf counters seen in event contexts (e.g.
+// "perf_thread_page_fault"); Thread.Perf is indexed like it.
+func (m *Machine) PerfNames() []string { return m.perfNames }
+
+// Thread returns the thread tid, or nil when unknown.
+func (m *Machine) Thread(tid TID) *Thread { return m.threads[tid] }
+
+// Process returns the process pid, or nil when unknown.
+func (m *Machine) Process(pid PID) *Process { return m.procs[pid] }
+
+// Namespace returns the pid namespace with this inode, or nil.
+func (m *Machine) Namespace(inode uint64) *Namespace { return m.ns[inode] }
+
+// Threads returns every known thread (the idle task, tid 0, excluded),
+// sorted by tid.
+func (m *Machine) Threads() []*Thread {
+	out := make([]*Thread, 0, len(m.threads))
+	for _, t := range m.threads {
+		if t.TID > 0 {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TID < out[j].TID })
+	return out
+}
+
+// Processes returns every known process, sorted by pid.
+func (m *Machine) Processes() []*Process {
+	out := make([]*Process, 0, len(m.procs))
+	for _, p := range m.procs {
+		if p.PID > 0 {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
+	return out
+}
+
+// ThreadsOf returns the threads of process pid, sorted by tid.
+func (m *Machine) ThreadsOf(pid PID) []*Thread {
+	var out []*Thread
+	for _, t := range m.threads {
+		if t.PID == pid && t.TID > 0 {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TID < out[j].TID })
+	return out
+}
+
+// Children returns the processes whose parent is pid, sorted by pid.
+func (m *Machine) Children(pid PID) []*Process {
+	var out []*Process
+	for _, p := range m.procs {
+		if p.PPID == pid && p.PID > 0 {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
+	return out
+}
+
+// Namespaces returns the known pid namespaces, sorted by level then inode.
+func (m *Machine) Namespaces() []*Namespace {
+	out := make([]*Namespace, 0, len(m.ns))
+	for _, n := range m.ns {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Level != out[j].Level {
+			return out[i].Level < out[j].Level
+		}
+		return out[i].Inode < out[j].Inode
+	})
+	return out
+}
+
+// Container returns the namespace inode a process belongs to when it is
+// not the initial pid namespace (its container), else 0.
+func (m *Machine) Container(pid PID) uint64 {
+	p := m.procs[pid]
+	if p == nil || p.NS == 0 {
+		return 0
+	}
+	if n := m.ns[p.NS]; n != nil && n.Level == 0 {
+		return 0
+	}
+	if n := m.ns[p.NS]; n == nil && p.VPID == p.PID {
+		return 0
+	}
+	return p.NS
+}
+
+// CPUs returns the CPUs seen so far, indexed by CPU number (nil holes for
+// CPUs never seen).
+func (m *Machine) CPUs() []*CPUState { return m.cpus }
+
+// NumCPU is the number of CPUs seen (the highest CPU number + 1).
+func (m *Machine) NumCPU() int { return len(m.cpus) }
+
+// Flush reports to the observer, as Ran, the time every CPU's current task
+// has been running until time t, and restarts those runs at t, so a window
+// ending at t gets its share. Used at window ends.
+func (m *Machine) Flush(t int64) {
+	for _, c := range m.cpus {
+		if c == nil || c.Current == NoTID {
+			continue
+		}
+		if t > c.Since {
+			th := m.thread(c.Current)
+			m.account(c, th, t)
+			m.obs.Ran(th, c.ID, c.Since, t)
+			c.Since = t
+		}
+	}
+}
+
+// account adds [c.Since, t[ to the CPU's idle or busy time.
+func (m *Machine) account(c *CPUState, th *Thread, t int64) {
+	d := t - c.Since
+	if d <= 0 {
+		return
+	}
+	if th.TID == 0 {
+		c.Idle += d
+	} else {
+		c.Busy += d
+	}
+}
+
+// Clone returns a deep copy of the model without its observer.
+func (m *Machine) Clone() *Machine {
+	c := &Machine{
+		threads:   make(map[TID]*Thread, len(m.threads)),
+		procs:     make(map[PID]*Process, len(m.procs)),
+		ns:        make(map[uint64]*Namespace, len(m.ns)),
+		cpus:      make([]*CPUState, len(m.cpus)),
+		begin:     m.begin,
+		now:       m.now,
+		started:   m.started,
+		events:    m.events,
+		lost:      m.lost,
+		perfNames: append([]string(nil), m.perfNames...),
+		obs:       NopObserver{},
+		classes:   m.classes.clone(),
+	}
+	for k, t := range m.threads {
+		nt := *t
+		nt.Perf = append([]uint64(nil), t.Perf...)
+		c.threads[k] = &nt
+	}
+	for k, p := range m.procs {
+		np := *p
+		np.Files = make(map[int32]*File, len(p.Files))
+		for fd, f := range p.Files {
+			nf := *f
+			np.Files[fd] = &nf
+		}
+		c.procs[k] = &np
+	}
+	for k, n := range m.ns {
+		nn := *n
+		c.ns[k] = &nn
+	}
+	for i, cpu := range m.cpus {
+		if cpu != nil {
+			nc := *cpu
+			c.cpus[i] = &nc
+		}
+	}
+	return c
+}
+
+// Apply updates the model with one message read from a ctf.Source.
+// Messages must come in time order.
+func (m *Machine) Apply(ev *ctf.Event) {
+	if !m.started {
+		m.started = true
+		m.begin = ev.NS
+	}
+	if ev.NS > m.now {
+		m.now = ev.NS
+	}
+	m.events++
+	switch ev.Kind {
+	case ctf.KindDiscarded:
+		m.lost += ev.Count
+		m.obs.Lost(ev.Count, false, ev.NS)
+		return
+	case ctf.KindLostPackets:
+		m.obs.Lost(ev.Count, true, ev.NS)
+		return
+	case ctf.KindEvent:
+	default:
+		return
+	}
+	ci := m.classes.get(ev.Class, ev.Stream)
+	if ci.handler == nil && ci.perf == nil {
+		return
+	}
+	cpu := m.cpu(ev)
+	if ci.perf != nil {
+		m.applyPerf(ev, ci, cpu)
+	}
+	if ci.handler != nil {
+		ci.handler(m, ev, ci, cpu)
+	}
+}
+
+// cpu returns the CPU state of the stream an event comes from.
+func (m *Machine) cpu(ev *ctf.Event) *CPUState {
+	n := -1
+	if ev.Stream != nil {
+		n = ev.Stream.CPU
+	}
+	if n < 0 {
+		return nil
+	}
+	return m.cpuState(CPU(n))
+}
+
+func (m *Machine) cpuState(n CPU) *CPUState {
+	if n < 0 || n > 1<<16 {
+		return nil
+	}
+	for int(n) >= len(m.cpus) {
+		m.cpus = append(m.cpus, nil)
+	}
+	c := m.cpus[n]
+	if c == nil {
+		c = &CPUState{ID: n, Current: NoTID, Online: true}
+		m.cpus[n] = c
+	}
+	return c
+}
+
+// thread returns the thread tid, created when unknown.
+func (m *Machine) thread(tid TID) *Thread {
+	t := m.threads[tid]
+	if t == nil {
+		t = &Thread{TID: tid, CPU: NoCPU, Syscall: Syscall{FD: -1}}
+		if tid == 0 {
+			t.Comm = "swapper"
+		}
+		m.threads[tid] = t
+	}
+	return t
+}
+
+// process returns the process pid, created when unknown.
+func (m *Machine) process(pid PID) *Process {
+	p := m.procs[pid]
+	if p == nil {
+		p = &Process{PID: pid, Files: make(map[int32]*File)}
+		m.procs[pid] = p
+	}
+	return p
+}
+
+// current returns the thread running on c, or nil when unknown.
+func (m *Machine) current(c *CPUState) *Thread {
+	if c == nil || c.Current == NoTID {
+		return nil
+	}
+	return m.thread(c.Current)
+}
+
+// unused keeps meta imported for handlers defined in other files.
+var _ meta.Scope
