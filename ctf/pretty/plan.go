@@ -1,0 +1,188 @@
+package pretty
+
+import (
+	"github.com/tracetop/tracetop/ctf/meta"
+)
+
+// node is a field class compiled for printing: the name as babeltrace2
+// shows it, whether the field is shown at all, and the children.
+type node struct {
+	cls    *meta.Class
+	kind   meta.Kind
+	hidden bool
+	// depended says a shown sequence or variant reads this field (its
+	// length or selector), which keeps it shown even with a role.
+	depended bool
+	raw      string // name as in the metadata (for field references)
+	name     string // displayed name
+	parent   *node
+	kids     []*node // struct members, variant options
+	elem     *node   // array, sequence, optional element
+	text     bool    // array or sequence shown as a string
+	signed   bool
+	base     int
+	size     int
+}
+
+// scopeOrder is the order in which scopes are printed.
+var scopeOrder = [4]meta.Scope{meta.ScopePacketContext, meta.ScopeEventCommonContext,
+	meta.ScopeEventSpecificContext, meta.ScopeEventPayload}
+
+// compile builds the print nodes of the four printed scopes of one event
+// class and decides which fields babeltrace2 keeps. babeltrace2 hides an
+// integer that has a role for the reader (packet sizes, packet times,
+// discarded-event counter, sequence number ...) or that is mapped to a
+// clock, unless a shown sequence or variant uses it; a structure whose
+// members are all hidden is hidden (an originally empty one is shown); an
+// array is hidden when its element is; a shown variant shows all its
+// options.
+func compile(roots [4]*meta.Class, strip bool) [4]*node {
+	var out [4]*node
+	for i, c := range roots {
+		if c != nil {
+			out[i] = build(c, "", nil, strip)
+		}
+	}
+	// babeltrace2 walks the scopes and members backwards so that a length
+	// or selector (always before its user) is marked before it is judged.
+	for i := 3; i >= 0; i-- {
+		if out[i] != nil {
+			visit(out[i], out, i)
+		}
+	}
+	return out
+}
+
+func build(c *meta.Class, raw string, parent *node, strip bool) *node {
+	n := &node{cls: c, kind: c.Kind, raw: raw, name: raw, parent: parent,
+		signed: c.Signed, base: c.Base, size: c.Size}
+	if strip && len(raw) > 0 && raw[0] == '_' {
+		n.name = raw[1:]
+	}
+	if n.base == 0 {
+		n.base = 10
+	}
+	switch c.Kind {
+	case meta.KindStruct, meta.KindVariant:
+		n.kids = make([]*node, len(c.Fields))
+		for i, f := range c.Fields {
+			n.kids[i] = build(f.Class, f.Name, n, strip)
+		}
+	case meta.KindArray, meta.KindSequence, meta.KindOptional:
+		if c.IsText() {
+			n.text = true
+		} else if c.Elem != nil {
+			n.elem = build(c.Elem, "", n, strip)
+		}
+	}
+	return n
+}
+
+// visit decides n.hidden; roots are the scope roots, cur the index of the
+// scope being visited.
+func visit(n *node, roots [4]*node, cur int) {
+	c := n.cls
+	switch n.kind {
+	case meta.KindInt, meta.KindEnum, meta.KindVarInt:
+		n.hidden = (c.Role != 0 || c.MapClock != "") && !n.depended
+	case meta.KindStruct:
+		shown := len(n.kids) == 0
+		for i := len(n.kids) - 1; i >= 0; i-- {
+			visit(n.kids[i], roots, cur)
+			if !n.kids[i].hidden {
+				shown = true
+			}
+		}
+		n.hidden = !shown
+	case meta.KindVariant:
+		shown := false
+		for i := len(n.kids) - 1; i >= 0; i-- {
+			visit(n.kids[i], roots, cur)
+			if !n.kids[i].hidden {
+				shown = true
+			}
+		}
+		n.hidden = !shown
+		if shown {
+			for _, k := range n.kids {
+				k.hidden = false
+			}
+			if t := resolve(n, c.Selector, roots, cur); t != nil {
+				t.depended = true
+			}
+		}
+	case meta.KindArray, meta.KindSequence, meta.KindOptional:
+		if n.elem != nil {
+			visit(n.elem, roots, cur)
+			n.hidden = n.elem.hidden
+		}
+		if !n.hidden {
+			switch n.kind {
+			case meta.KindSequence:
+				if t := resolve(n, c.LengthRef, roots, cur); t != nil {
+					t.depended = true
+				}
+			case meta.KindOptional:
+				if t := resolve(n, c.Selector, roots, cur); t != nil {
+					t.depended = true
+				}
+			}
+		}
+	case meta.KindDynamicText, meta.KindDynamicBlob:
+		if t := resolve(n, c.LengthRef, roots, cur); t != nil {
+			t.depended = true
+		}
+	}
+}
+
+// resolve finds the field a reference names among the printed scopes (a
+// field of an unprinted scope is never shown anyway).
+func resolve(from *node, ref meta.FieldRef, roots [4]*node, cur int) *node {
+	if len(ref.Path) == 0 {
+		return nil
+	}
+	if ref.Scope != meta.ScopeNone {
+		for i, s := range scopeOrder {
+			if s == ref.Scope && roots[i] != nil {
+				return follow(roots[i], ref.Path)
+			}
+		}
+		return nil
+	}
+	// Relative: the enclosing structures outwards, then earlier scopes.
+	for p := from.parent; p != nil; p = p.parent {
+		if p.kind == meta.KindStruct {
+			if t := follow(p, ref.Path); t != nil {
+				return t
+			}
+		}
+	}
+	for i := cur - 1; i >= 0; i-- {
+		if roots[i] != nil {
+			if t := follow(roots[i], ref.Path); t != nil {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+func follow(n *node, path []string) *node {
+	for _, name := range path {
+		if n.kind != meta.KindStruct && n.kind != meta.KindVariant {
+			return nil
+		}
+		var next *node
+		for _, k := range n.kids {
+			if k.raw == name {
+				next = k
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
+}
