@@ -1,0 +1,25 @@
+// Package tui is the top: a terminal screen, in the manner of LTTngTop,
+// showing the figures of one interval of a kernel trace at a time, live or
+// replayed, with time travel.
+//
+// The screen has a header (the interval, CPUs, threads and fds with their
+// births and deaths, bandwidth, the mode word LIVE / PAUSED at T /
+// REPLAY ×N / CATCHING UP, lost events and relay lag), a center view
+// (CPUtop, PerfTop, IOtop, process details, help, preferences), a status
+// pane with LTTngTop's messages and a footer with the keys. The key table
+// (keys.go) drives both Update and the help screen.
+//
+// The figures come from a Source; the model never computes them in its
+// rendering path: it asks for an interval with a command and shows the
+// answer when it comes. The model can be driven without a terminal, as
+// its tests do:
+//
+//	m := tui.New(src, tui.Options{Interval: time.Second, NoTick: true})
+//	m.Update(tui.TickMsg{Now: time.Now()}) // run the returned tea.Cmd, feed its message back
+//	m.Update(tea.KeyMsg{Type: tea.KeyF3})
+//	fmt.Println(ansi.Strip(m.View()))
+//
+// and on a terminal:
+//
+//	err := tui.Run(ctx, src, tui.Options{})
+package tui
