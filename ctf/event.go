@@ -27,6 +27,9 @@ type Trace struct {
 	Path     string      // folder, or URL for a live trace
 	Meta     *meta.Trace // what the metadata says
 	Hostname string      // env.hostname, "" if none
+	// Dirs are the folders of the trace: one, or several session rotation
+	// chunks with the same trace UUID (Path is the first).
+	Dirs []string
 }
 
 // Stream is one data stream instance of a trace (one per CPU and channel
@@ -42,6 +45,11 @@ type Stream struct {
 	InstanceID uint64
 	// CPU is the packet context cpu_id, -1 when there is none.
 	CPU int
+	// Files are the data files of the stream in reading order (tracefile
+	// rotation, session rotation chunks).
+	Files []string
+
+	reader *stream // the file reader's state, nil for a live stream
 }
 
 // Value is one decoded field. Compound values (struct, array, sequence,
@@ -104,6 +112,13 @@ type Event struct {
 	Values []Value
 	Root   [7]int32 // indexed by meta.Scope
 	Text   []byte
+
+	// TimeOverflow says NS does not fit in an int64 (a clock offset beyond
+	// 292 years, tracecompass/funky-trace): NS then holds the value
+	// wrapped modulo 2^64, as babeltrace 1 computes it.
+	TimeOverflow bool
+
+	stamp uint64 // which packet's values Values starts with (0: none)
 }
 
 // Scope returns the root value of a scope, or nil when the event has none.
