@@ -99,9 +99,9 @@ func readAll(paths []string, opt Options) readSummary {
 // Traces babeltrace2 stops on (or crashes on) that we read further, with
 // the number of events babeltrace 1 reads.
 var readFurther = map[string]int{
-	"tracecompass/synctraces":             196500,
-	"tracecompass/hello-lost":             32300,
-	"tracecompass/funky-trace":            100002,
+	"tracecompass/synctraces":              196500,
+	"tracecompass/hello-lost":              32300,
+	"tracecompass/funky-trace":             100002,
 	"babeltrace/succeed-meta-ctx-sequence": -1,
 }
 

@@ -1,0 +1,88 @@
+package ctf
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ulikunitz/xz"
+)
+
+// openExpected opens a reference dump, decompressing .xz.
+func openExpected(t *testing.T, dir string) io.Reader {
+	t.Helper()
+	if f, err := os.Open(filepath.Join(dir, "EXPECTED.babeltrace2.txt")); err == nil {
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	f, err := os.Open(filepath.Join(dir, "EXPECTED.babeltrace2.txt.xz"))
+	if err != nil {
+		return nil
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := xz.NewReader(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestOrderMatchesBabeltrace2 checks that events come in babeltrace2's
+// order (time, then its tie-break) with the same times and names, line by
+// line of the reference dumps.
+func TestOrderMatchesBabeltrace2(t *testing.T) {
+	root, entries := loadIndex(t)
+	for _, e := range entries {
+		id := e.Group + "/" + e.Name
+		t.Run(id, func(t *testing.T) {
+			dir := filepath.Dir(filepath.Join(root, e.Path))
+			exp := openExpected(t, dir)
+			if exp == nil {
+				t.Skip("no reference dump")
+			}
+			r, err := Open([]string{filepath.Join(root, e.Path)}, Options{})
+			if err != nil {
+				if e.RC != nil && *e.RC != 0 {
+					return
+				}
+				t.Skip(err)
+			}
+			defer r.Close()
+			sc := bufio.NewScanner(exp)
+			sc.Buffer(make([]byte, 1<<20), 1<<24)
+			var ev Event
+			line := 0
+			bad := 0
+			for sc.Scan() {
+				want := sc.Text()
+				line++
+				for {
+					err = r.Read(&ev)
+					if err != nil || ev.Kind == KindEvent {
+						break
+					}
+				}
+				if err != nil {
+					if e.RC != nil && *e.RC != 0 {
+						return
+					}
+					t.Fatalf("line %d: %v", line, err)
+				}
+				prefix := ""
+				if ev.HasTime {
+					prefix = "[" + time.Unix(0, ev.NS).UTC().Format("15:04:05.000000000") + "]"
+				}
+				if !strings.HasPrefix(want, prefix) || !strings.Contains(want, " "+ev.Class.Name+": ") && !strings.HasPrefix(want, ev.Class.Name+": ") {
+					t.Errorf("line %d: got %s %s, want %.120s", line, prefix, ev.Class.Name, want)
+					if bad++; bad > 5 {
+						t.FailNow()
+					}
+				}
+			}
+		})
+	}
+}
