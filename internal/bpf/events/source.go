@@ -1,0 +1,255 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/tracetop/tracetop/ctf/writer"
+	"github.com/tracetop/tracetop/internal/bpf"
+	"github.com/tracetop/tracetop/internal/record"
+)
+
+// SourceConfig chooses what a Source records.
+type SourceConfig struct {
+	// Syscalls are lttng syscall names or globs ("openat", "*"); "*"
+	// also records the numbers without a name as syscall_*_unknown.
+	Syscalls []string
+	// Fork records sched_process_fork with the child's ids in every pid
+	// namespace (leave tracefs' sched_process_fork off then).
+	Fork bool
+	// IgnorePID is a process whose system calls are not recorded.
+	IgnorePID bpf.PID
+	// RingSize is the BPF ring buffer size (0: bpf.DefaultRingSize).
+	RingSize int
+}
+
+// Source is a record.EventSource of BPF system call (and fork) events.
+type Source struct {
+	tr      *bpf.Tracer
+	cfg     SourceConfig
+	classes []*writer.EventClass
+	entry   [MaxNR + 1]*writer.EventClass
+	exit    [MaxNR + 1]*writer.EventClass
+	unkEn   *writer.EventClass
+	unkEx   *writer.EventClass
+	fork    *writer.EventClass
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var (
+	_ record.EventSource     = (*Source)(nil)
+	_ record.SyscallProvider = (*Source)(nil)
+)
+
+// Match returns the system calls whose lttng name matches one of the
+// patterns, and whether the unknown numbers match ("*" only).
+func Match(patterns []string) (out []*Syscall, unknown bool, err error) {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, false, fmt.Errorf("bad syscall pattern %q: %w", p, err)
+		}
+		if p == "*" || p == "unknown" {
+			unknown = true
+		}
+	}
+	for _, s := range All() {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, s.Name); ok {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out, unknown, nil
+}
+
+// NewSource loads the BPF programs for cfg. A kernel or user without BPF
+// gets an error matching bpf.ErrNotSupported that says what is missing.
+func NewSource(cfg SourceConfig) (*Source, error) {
+	sys, unknown, err := Match(cfg.Syscalls)
+	if err != nil {
+		return nil, err
+	}
+	if len(sys) == 0 && !unknown && !cfg.Fork {
+		return nil, fmt.Errorf("no system call matches %q", cfg.Syscalls)
+	}
+	tr, err := bpf.Open(bpf.Config{RingSize: cfg.RingSize, IgnorePID: cfg.IgnorePID, Fork: cfg.Fork})
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{tr: tr, cfg: cfg}
+	add := func(c *Class) *writer.EventClass {
+		ec := &writer.EventClass{Name: c.Name, Fields: c.Fields}
+		s.classes = append(s.classes, ec)
+		return ec
+	}
+	for _, sc := range sys {
+		s.entry[sc.NR] = add(&sc.Entry)
+		s.exit[sc.NR] = add(&sc.Exit)
+		if err := tr.SetSyscall(sc.NR, bpf.SyscallConf{Entry: true, Exit: true, Strings: sc.Strings}); err != nil {
+			tr.Close()
+			return nil, err
+		}
+	}
+	if unknown {
+		s.unkEn, s.unkEx = add(&EntryUnknown), add(&ExitUnknown)
+		on := bpf.SyscallConf{Entry: true, Exit: true}
+		for nr := 0; nr <= bpf.SlotUnknown; nr++ {
+			if nr > MaxNR || table[nr] == nil {
+				if err := tr.SetSyscall(nr, on); err != nil {
+					tr.Close()
+					return nil, err
+				}
+			}
+		}
+	}
+	if cfg.Fork {
+		s.fork = add(&Fork)
+	}
+	return s, nil
+}
+
+// Name implements record.EventSource.
+func (s *Source) Name() string { return "bpf" }
+
+// ProvidesSyscalls tells the recorder to leave tracefs' syscall events off.
+func (s *Source) ProvidesSyscalls() bool { return true }
+
+// Classes implements record.EventSource.
+func (s *Source) Classes() []*writer.EventClass { return s.classes }
+
+// inFlight bounds how long a record can sit between its timestamp and its
+// commit to the ring (a preempted program): watermarks stay that far back.
+const inFlight = 20 * time.Millisecond
+
+// Run attaches the programs and emits their records until ctx is done,
+// then detaches them and emits what is left in the ring.
+func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
+	if err := s.tr.Start(); err != nil {
+		return err
+	}
+	var (
+		r     bpf.Record
+		p     writer.Payload
+		last  []record.Timestamp // per CPU: events must go out in time order
+		lost  []uint64
+		water record.Timestamp
+	)
+	emit := func() {
+		var ec *writer.EventClass
+		p.Reset()
+		switch r.Kind {
+		case bpf.KindSysEntry, bpf.KindSysExit:
+			c := ClassOf(&r)
+			switch {
+			case c == &EntryUnknown:
+				ec = s.unkEn
+			case c == &ExitUnknown:
+				ec = s.unkEx
+			case r.Kind == bpf.KindSysEntry:
+				ec = s.entry[r.Syscall]
+			default:
+				ec = s.exit[r.Syscall]
+			}
+			if ec != nil {
+				c.Append(&p, &r)
+			}
+		case bpf.KindFork:
+			if ec = s.fork; ec != nil {
+				AppendFork(&p, &r)
+			}
+		}
+		if ec == nil {
+			return
+		}
+		for int(r.CPU) >= len(last) {
+			last = append(last, 0)
+		}
+		ts := max(record.Timestamp(r.Time), last[r.CPU], water)
+		last[r.CPU] = ts
+		out.Emit(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B)
+	}
+	drain := func() error {
+		s.tr.SetDeadline(time.Now().Add(-time.Second))
+		for {
+			err := s.tr.ReadInto(&r)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil
+			}
+			var fe *bpf.FormatError
+			if errors.As(err, &fe) {
+				continue // a record we cannot decode is skipped, not fatal
+			}
+			if err != nil {
+				return err
+			}
+			emit()
+		}
+	}
+	reportLost := func() {
+		per, err := s.tr.Lost()
+		if err != nil {
+			return
+		}
+		for cpu, n := range per {
+			for cpu >= len(lost) {
+				lost = append(lost, 0)
+			}
+			if n > lost[cpu] {
+				out.Lost(record.CPU(cpu), n-lost[cpu])
+				lost[cpu] = n
+			}
+		}
+	}
+	for ctx.Err() == nil {
+		t0 := out.Now()
+		if err := drain(); err != nil {
+			s.tr.Stop()
+			return fmt.Errorf("bpf source: %w", err)
+		}
+		if w := t0 - record.Timestamp(inFlight); t0 > record.Timestamp(inFlight) && w > water {
+			water = w
+			out.Watermark(water)
+		}
+		reportLost()
+		// Wait for the next record, or wake up to advance the watermark.
+		s.tr.SetDeadline(time.Now().Add(50 * time.Millisecond))
+		err := s.tr.ReadInto(&r)
+		switch {
+		case err == nil:
+			emit()
+		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, bpf.ErrClosed):
+			return nil
+		default:
+			var fe *bpf.FormatError
+			if !errors.As(err, &fe) {
+				s.tr.Stop()
+				return fmt.Errorf("bpf source: %w", err)
+			}
+		}
+	}
+	s.tr.Stop()
+	err := drain()
+	reportLost()
+	out.Watermark(out.Now())
+	return err
+}
+
+// Close frees the programs and the ring buffer.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.tr.Close()
+}
