@@ -170,7 +170,7 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 	case meta.KindVariant:
 		o.kind = opVariant
 		o.align = 1
-		ref, err := c.resolve(cls.Selector)
+		ref, err := c.resolve(cls.Selector, isSelector)
 		if err != nil {
 			return nil, fmt.Errorf("variant selector %s: %w", cls.Selector, err)
 		}
@@ -195,7 +195,7 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 			return nil, errors.New("array without element class")
 		}
 		if cls.Kind == meta.KindSequence {
-			ref, err := c.resolve(cls.LengthRef)
+			ref, err := c.resolve(cls.LengthRef, isLength)
 			if err != nil {
 				return nil, fmt.Errorf("sequence length %s: %w", cls.LengthRef, err)
 			}
@@ -251,7 +251,7 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 		if o.align < 8 {
 			o.align = 8
 		}
-		ref, err := c.resolve(cls.LengthRef)
+		ref, err := c.resolve(cls.LengthRef, isLength)
 		if err != nil {
 			return nil, fmt.Errorf("length %s: %w", cls.LengthRef, err)
 		}
@@ -271,7 +271,7 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 		if cls.Elem == nil {
 			return nil, errors.New("optional without element class")
 		}
-		ref, err := c.resolve(cls.Selector)
+		ref, err := c.resolve(cls.Selector, isInt)
 		if err != nil {
 			return nil, fmt.Errorf("optional selector %s: %w", cls.Selector, err)
 		}
@@ -296,6 +296,9 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 	}
 	return o, nil
 }
+
+func isLength(c *meta.Class) bool   { return checkLength(c) == nil }
+func isSelector(c *meta.Class) bool { return c.Kind == meta.KindEnum || c.Kind == meta.KindInt }
 
 func checkLength(lc *meta.Class) error {
 	if (lc.Kind != meta.KindInt && lc.Kind != meta.KindEnum && lc.Kind != meta.KindVarInt) || lc.Signed {
@@ -360,7 +363,7 @@ func matchOption(cls *meta.Class, label string) int {
 }
 
 // resolve turns a field reference into a decoded slot.
-func (c *compiler) resolve(r meta.FieldRef) (*fieldRef, error) {
+func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*fieldRef, error) {
 	if len(r.Path) == 0 {
 		return nil, errors.New("empty field path")
 	}
@@ -390,12 +393,31 @@ func (c *compiler) resolve(r meta.FieldRef) (*fieldRef, error) {
 		}
 		return c.down(&fieldRef{depth: int32(d)}, c.stack[d].cls, p, c.stack[d].cur, true)
 	}
-	// CTF 1.8: innermost struct outwards, then the earlier scopes.
+	// CTF 1.8: innermost struct outwards, then the earlier scopes. A
+	// field of the wrong kind (a string called like the length) is passed
+	// over for one further out, as babeltrace 1 does
+	// (ctf-testsuite sequence-typedef-length); the first one found gives
+	// the error when none fits.
+	var first *fieldRef
+	var firstErr error
+	try := func(ref *fieldRef, err error) bool {
+		if err == nil && (want == nil || want(ref.class)) {
+			return true
+		}
+		if first == nil && firstErr == nil {
+			first, firstErr = ref, err
+		}
+		return false
+	}
 	for d := len(c.stack) - 1; d >= 0; d-- {
 		f := c.stack[d]
 		for i := 0; i < f.cur && i < len(f.cls.Fields); i++ {
 			if f.cls.Fields[i].Name == r.Path[0] {
-				return c.down(&fieldRef{depth: int32(d)}, f.cls, r.Path, f.cur, true)
+				ref, err := c.down(&fieldRef{depth: int32(d)}, f.cls, r.Path, f.cur, true)
+				if try(ref, err) {
+					return ref, nil
+				}
+				break
 			}
 		}
 	}
@@ -405,8 +427,14 @@ func (c *compiler) resolve(r meta.FieldRef) (*fieldRef, error) {
 			continue
 		}
 		if root.FieldIndex(r.Path[0]) >= 0 {
-			return c.down(&fieldRef{scope: s, depth: -1}, root, r.Path, -1, false)
+			ref, err := c.down(&fieldRef{scope: s, depth: -1}, root, r.Path, -1, false)
+			if try(ref, err) {
+				return ref, nil
+			}
 		}
+	}
+	if first != nil || firstErr != nil {
+		return first, firstErr
 	}
 	return nil, errors.New("no such field")
 }
