@@ -535,6 +535,20 @@ func (s *stream) seek(ns int64) error {
 	}
 }
 
+func (r *Reader) packetLoads() (n int) {
+	for _, s := range r.streams {
+		n += s.loads
+	}
+	return n
+}
+
+func (r *Reader) packetCount() (n int) {
+	for _, s := range r.streams {
+		n += len(s.packets)
+	}
+	return n
+}
+
 // streamHeap is a min-heap of streams keyed by their next message's time,
 // then by stream order (deterministic ties).
 type streamHeap []*stream

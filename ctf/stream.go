@@ -48,6 +48,7 @@ type stream struct {
 	order   int // position in the reader, for deterministic ties
 
 	pi       int // packet being read (index in packets)
+	loads    int // packets decoded so far (tests check seeking)
 	inPacket bool
 	buf      []byte
 	dec      decoder
@@ -88,6 +89,7 @@ func (s *stream) loadPacket() error {
 	p := &s.packets[s.pi]
 	f := &s.files[p.File]
 	n := int(p.Size)
+	s.loads++
 	if cap(s.buf) < n+bufPad {
 		s.buf = make([]byte, n+bufPad)
 	}

@@ -1,0 +1,112 @@
+package ctf
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+)
+
+type evKey struct {
+	ns     int64
+	name   string
+	stream *Stream
+	kind   Kind
+}
+
+func readKeys(t *testing.T, r *Reader, max int) []evKey {
+	t.Helper()
+	var out []evKey
+	var ev Event
+	for len(out) < max {
+		err := r.Read(&ev)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := evKey{ns: ev.NS, stream: ev.Stream, kind: ev.Kind}
+		if ev.Kind == KindEvent {
+			k.name = ev.Class.Name
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestSeekTime seeks to times across real multi-stream traces (with and
+// without index files) and checks the events that follow are exactly those
+// a full read gives from that time on, and that seeking decoded only the
+// packets around the target.
+func TestSeekTime(t *testing.T) {
+	root, _ := loadIndex(t)
+	for _, tr := range []string{
+		"traces/tracecompass/many-threads/trace",           // 8 streams, no index
+		"traces/babeltrace/succeed-trace-with-index/trace", // index files
+		"traces/tracevizlab/cat-kern-ust/trace",            // two traces
+		"traces/babeltrace/succeed-lttng-tracefile-rotation/trace",
+	} {
+		t.Run(filepath.Base(filepath.Dir(tr)), func(t *testing.T) {
+			path := filepath.Join(root, tr)
+			r, err := Open([]string{path}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			all := readKeys(t, r, 1<<30)
+			var events []evKey
+			for _, k := range all {
+				if k.kind == KindEvent {
+					events = append(events, k)
+				}
+			}
+			if len(events) == 0 {
+				t.Fatal("no events")
+			}
+			for _, q := range []int{0, 1, len(events) / 3, len(events) / 2, len(events) - 1} {
+				target := events[q].ns
+				for q > 0 && events[q-1].ns == target {
+					q--
+				}
+				before := r.packetLoads()
+				if err := r.SeekTime(target); err != nil {
+					t.Fatal(err)
+				}
+				loads := r.packetLoads() - before
+				got := readKeys(t, r, 200)
+				var gotEv []evKey
+				for _, k := range got {
+					if k.kind == KindEvent {
+						gotEv = append(gotEv, k)
+					}
+				}
+				want := events[q:min(len(events), q+len(gotEv))]
+				if len(gotEv) == 0 || len(want) != len(gotEv) {
+					t.Fatalf("seek %d: %d events after seeking, want some", target, len(gotEv))
+				}
+				for i := range want {
+					if want[i] != gotEv[i] {
+						t.Fatalf("seek %d: event %d: got %+v want %+v", target, i, gotEv[i], want[i])
+					}
+				}
+				t.Logf("seek to event %d of %d: decoded %d of %d packets", q, len(events), loads, r.packetCount())
+				if total := r.packetCount(); q > len(events)/3 && loads > total/2+len(r.streams) {
+					t.Errorf("seek %d decoded %d of %d packets", target, loads, total)
+				}
+			}
+			// Seeking past the end gives EOF; to the start, everything.
+			if err := r.SeekTime(events[len(events)-1].ns + 1); err != nil {
+				t.Fatal(err)
+			}
+			if k := readKeys(t, r, 10); len(k) != 0 {
+				t.Errorf("after the end: %d messages", len(k))
+			}
+			if err := r.SeekTime(-1 << 63); err != nil {
+				t.Fatal(err)
+			}
+			if k := readKeys(t, r, 1<<30); len(k) != len(all) {
+				t.Errorf("from the start: %d messages, want %d", len(k), len(all))
+			}
+		})
+	}
+}
