@@ -12,8 +12,8 @@ var ErrShort = errors.New("message too short")
 
 // FormatError is a decoding error at a byte offset of a message.
 type FormatError struct {
-	Off int64  // offset from the start of the decoded buffer
-	Msg string // what was wrong
+	Off   int64  // offset from the start of the decoded buffer
+	Msg   string // what was wrong
 	short bool
 }
 
