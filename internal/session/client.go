@@ -56,7 +56,7 @@ func Connect(path string) (cl *Client, spawned bool, err error) {
 		return cl, false, nil
 	}
 	if errors.Is(err, fs.ErrPermission) {
-		return nil, false, fmt.Errorf("no permission on the session daemon's socket %s: run as root, or join the \"tracing\" group", path)
+		return nil, false, fmt.Errorf("no permission on the session daemon's socket %s: tracing the kernel needs root: run this command with sudo, or join the \"tracing\" group", path)
 	}
 	if os.Geteuid() != 0 {
 		return nil, false, errors.New("no session daemon is running and tracing the kernel needs root: run this command with sudo")

@@ -1,0 +1,198 @@
+package session
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tracetop/tracetop/internal/bpf"
+	"github.com/tracetop/tracetop/internal/testenv"
+)
+
+// daemon starts a Server on a private socket and returns a client to it.
+func daemon(t *testing.T) *Client {
+	t.Helper()
+	testenv.Root(t)
+	sock := filepath.Join(t.TempDir(), "sessiond.sock")
+	srv, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	cl, err := Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		if err := srv.Close(); err != nil {
+			t.Errorf("close daemon: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return cl
+}
+
+func call(t *testing.T, cl *Client, req *Request) *Response {
+	t.Helper()
+	resp, err := cl.Call(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Err != "" {
+		t.Fatalf("%s: %s", req.Cmd, resp.Err)
+	}
+	return resp
+}
+
+// recordChild records a session while a child opens a named file and
+// writes 10 MiB into it; it returns the trace folder, the child's pid and
+// the file's path.
+func recordChild(t *testing.T, cl *Client, name string) (dir string, pid int, path string, start *Response) {
+	out := filepath.Join(t.TempDir(), "trace")
+	call(t, cl, &Request{Cmd: CmdCreate, Session: name, Create: &CreateArgs{OutputDir: out}})
+	call(t, cl, &Request{Cmd: CmdEnableEvent, Session: name, Event: &EventArgs{Names: []string{"sched_switch"}}})
+	call(t, cl, &Request{Cmd: CmdEnableEvent, Session: name, Event: &EventArgs{Syscall: true, Names: []string{"openat,write,close"}}})
+	call(t, cl, &Request{Cmd: CmdAddContext, Session: name, Context: &ContextArgs{Types: []string{"pid", "procname"}}})
+	start = call(t, cl, &Request{Cmd: CmdStart, Session: name})
+	path = filepath.Join(t.TempDir(), "named-output-file")
+	child := exec.Command("dd", "if=/dev/zero", "of="+path, "bs=1M", "count=10", "status=none")
+	if b, err := child.CombinedOutput(); err != nil {
+		t.Fatalf("dd: %v\n%s", err, b)
+	}
+	call(t, cl, &Request{Cmd: CmdStop, Session: name})
+	call(t, cl, &Request{Cmd: CmdDestroy, Session: name})
+	return filepath.Join(out, "kernel"), child.Process.Pid, path, start
+}
+
+// babeltrace reads the trace with babeltrace2; any warning fails the test.
+func babeltrace(t *testing.T, dir string) string {
+	t.Helper()
+	bt := testenv.Program(t, "babeltrace2")
+	cmd := exec.Command(bt, dir)
+	cmd.Env = testenv.Env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("babeltrace2 %s: %v\n%s", dir, err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("babeltrace2 warned:\n%s", stderr.String())
+	}
+	return stdout.String()
+}
+
+var retRE = regexp.MustCompile(`ret = (-?\d+)`)
+
+func childLines(out string, pid int, event string) []string {
+	var lines []string
+	tag := "pid = " + strconv.Itoa(pid) + ","
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " "+event+":") && strings.Contains(l, tag) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func TestRecordChildWithBPF(t *testing.T) {
+	testenv.Program(t, "babeltrace2")
+	if err := bpf.Check(); err != nil {
+		testenv.Missing(t, err.Error())
+	}
+	cl := daemon(t)
+	dir, pid, path, start := recordChild(t, cl, "bpf-session")
+	if start.Warn != "" {
+		t.Errorf("start warned with BPF available: %s", start.Warn)
+	}
+	out := babeltrace(t, dir)
+	opens := childLines(out, pid, "syscall_entry_openat")
+	found := false
+	for _, l := range opens {
+		found = found || strings.Contains(l, `filename = "`+path+`"`)
+	}
+	if !found {
+		t.Errorf("no syscall_entry_openat of %q by pid %d among %d:\n%s", path, pid, len(opens), strings.Join(opens, "\n"))
+	}
+	total := 0
+	for _, l := range childLines(out, pid, "syscall_exit_write") {
+		if m := retRE.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			total += n
+		}
+	}
+	if total != 10<<20 {
+		t.Errorf("syscall_exit_write of pid %d total %d bytes, want %d", pid, total, 10<<20)
+	}
+	if !strings.Contains(out, " sched_switch: ") {
+		t.Error("no sched_switch in the trace")
+	}
+}
+
+func TestRecordWithoutBPF(t *testing.T) {
+	testenv.Program(t, "babeltrace2")
+	t.Setenv(bpf.DisableEnv, "1")
+	cl := daemon(t)
+	dir, pid, _, start := recordChild(t, cl, "tracefs-session")
+	if !strings.Contains(start.Warn, "without their strings") || !strings.Contains(start.Warn, bpf.DisableEnv) {
+		t.Errorf("start warning %q does not say the strings are missing and why", start.Warn)
+	}
+	out := babeltrace(t, dir)
+	if !strings.Contains(out, " sched_switch: ") {
+		t.Error("no sched_switch in the trace")
+	}
+	if n := len(childLines(out, pid, "syscall_exit_write")); n < 10 {
+		t.Errorf("%d syscall_exit_write of the child recorded from tracefs, want at least 10", n)
+	}
+}
+
+func TestSeveralSessionsAndListing(t *testing.T) {
+	cl := daemon(t)
+	for _, n := range []string{"one", "two"} {
+		call(t, cl, &Request{Cmd: CmdCreate, Session: n, Create: &CreateArgs{OutputDir: filepath.Join(t.TempDir(), n)}})
+	}
+	resp := call(t, cl, &Request{Cmd: CmdList})
+	if len(resp.Sessions) != 2 || !strings.Contains(resp.Text, "  1) one [inactive]") || !strings.Contains(resp.Text, "  2) two [inactive]") {
+		t.Errorf("list:\n%s", resp.Text)
+	}
+	r, _ := cl.Call(&Request{Cmd: CmdCreate, Session: "one", Create: &CreateArgs{OutputDir: "/tmp/x"}})
+	if !strings.Contains(r.Err, "already exists") {
+		t.Errorf("second create of one: %q", r.Err)
+	}
+	r, _ = cl.Call(&Request{Cmd: CmdStart, Session: "two"})
+	if !strings.Contains(r.Err, "no events enabled") {
+		t.Errorf("start without events: %q", r.Err)
+	}
+	r, _ = cl.Call(&Request{Cmd: CmdAddContext, Session: "two", Context: &ContextArgs{Types: []string{"bogus"}}})
+	if !strings.Contains(r.Err, "unknown context type") {
+		t.Errorf("add-context bogus: %q", r.Err)
+	}
+	call(t, cl, &Request{Cmd: CmdDestroy, Session: "one"})
+	call(t, cl, &Request{Cmd: CmdDestroy, Session: "two"})
+}
+
+// A user who is not root gets told what to do.
+func TestNotRootMessage(t *testing.T) {
+	testenv.Root(t)
+	setpriv := testenv.Program(t, "setpriv")
+	exe := filepath.Join(t.TempDir(), "tracetop")
+	build := exec.Command("go", "build", "-o", exe, "github.com/tracetop/tracetop/cmd/tracetop")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	os.Chmod(filepath.Dir(exe), 0o755)
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "create", "x", "-o", "/tmp/x")
+	cmd.Env = append(os.Environ(), SocketEnv+"="+filepath.Join(t.TempDir(), "none.sock"))
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "needs root") || !strings.Contains(string(b), "sudo") {
+		t.Errorf("as nobody: %v\n%s", err, b)
+	}
+}
