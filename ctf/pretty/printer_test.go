@@ -238,16 +238,16 @@ func TestPrintLocalTime(t *testing.T) {
 
 func TestPrintFieldFormats(t *testing.T) {
 	enum := &meta.Class{Kind: meta.KindEnum, Size: 32, Base: 10, Mappings: []meta.Mapping{
-		{Label: "AUTO: EXPECT 0", Ranges: []meta.Range{{0, 0}}},
-		{Label: "RANGE: 101 TO 303", Ranges: []meta.Range{{101, 303}}},
-		{Label: "OVER", Ranges: []meta.Range{{210, 250}}},
-		{Label: "_callsite", Ranges: []meta.Range{{7, 7}}}}}
+		{Label: "AUTO: EXPECT 0", Ranges: []meta.Range{{Lo: 0, Hi: 0}}},
+		{Label: "RANGE: 101 TO 303", Ranges: []meta.Range{{Lo: 101, Hi: 303}}},
+		{Label: "OVER", Ranges: []meta.Range{{Lo: 210, Hi: 250}}},
+		{Label: "_callsite", Ranges: []meta.Range{{Lo: 7, Hi: 7}}}}}
 	senum := &meta.Class{Kind: meta.KindEnum, Size: 8, Signed: true, Base: 10, Mappings: []meta.Mapping{
-		{Label: "NEG", Ranges: []meta.Range{{uint64(math.MaxUint64 - 9), math.MaxUint64}}}}}
+		{Label: "NEG", Ranges: []meta.Range{{Lo: uint64(math.MaxUint64 - 9), Hi: math.MaxUint64}}}}}
 	seq := &meta.Class{Kind: meta.KindSequence, Elem: u8, LengthRef: meta.FieldRef{Path: []string{"__seq_length"}}}
 	tseq := &meta.Class{Kind: meta.KindSequence, Elem: char8, LengthRef: meta.FieldRef{Path: []string{"_len"}}}
 	tagc := &meta.Class{Kind: meta.KindEnum, Size: 8, Base: 10, Mappings: []meta.Mapping{
-		{Label: "a", Ranges: []meta.Range{{0, 0}}}, {Label: "b", Ranges: []meta.Range{{1, 1}}}}}
+		{Label: "a", Ranges: []meta.Range{{Lo: 0, Hi: 0}}}, {Label: "b", Ranges: []meta.Range{{Lo: 1, Hi: 1}}}}}
 	variant := &meta.Class{Kind: meta.KindVariant, Selector: meta.FieldRef{Path: []string{"_tag"}},
 		Fields: []meta.Field{{Name: "a", Class: u32}, {Name: "b", Class: strc}}}
 	payload := structc(

@@ -1,0 +1,306 @@
+package pretty_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ulikunitz/xz"
+
+	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/ctf/pretty"
+	"github.com/tracetop/tracetop/internal/testenv"
+)
+
+// indexEntry is what the golden tests read from traces/INDEX.json.
+type indexEntry struct {
+	Group         string `json:"group"`
+	Name          string `json:"name"`
+	Path          string `json:"path"` // relative to the shared folder
+	RC            *int   `json:"babeltrace2_rc"`
+	Lines         int    `json:"babeltrace2_lines"`
+	Expected      string `json:"expected_file"`
+	Expected1     string `json:"expected1_file"`
+	Lines1        *int   `json:"babeltrace1_lines"`
+	Events        int    `json:"events"`
+	StderrLines   int    `json:"babeltrace2_stderr_lines"`
+	DiscardedMsgs int    `json:"discarded_events_msgs"`
+}
+
+func loadIndex(t *testing.T) (string, []indexEntry) {
+	t.Helper()
+	dir := testenv.SharedDir(t, "traces")
+	b, err := os.ReadFile(filepath.Join(dir, "INDEX.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct {
+		Entries []indexEntry `json:"entries"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	return dir, idx.Entries
+}
+
+// readExpected reads a reference dump, decompressing .xz files.
+func readExpected(t *testing.T, path string) []byte {
+	t.Helper()
+	if !strings.HasSuffix(path, ".xz") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if xzc, err := exec.LookPath("xz"); err == nil {
+		out, err := exec.Command(xzc, "-dc", path).Output()
+		if err != nil {
+			t.Fatalf("xz -dc %s: %v", path, err)
+		}
+		return out
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := xz.NewReader(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// view runs the reader and printer as `tracetop view TRACE` does, with
+// the reference dumps' TZ=UTC.
+func view(trace string, o pretty.Options) (stdout, stderr []byte, events int, err error) {
+	var out, errb bytes.Buffer
+	o.Location = time.UTC
+	o.Err = &errb
+	o.TraceName, o.StreamName = pretty.InputNames([]string{trace})
+	src, err := ctf.Open([]string{trace}, ctf.Options{})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer src.Close()
+	err = pretty.Run(src, &out, o, pretty.Range{})
+	return out.Bytes(), errb.Bytes(), bytes.Count(out.Bytes(), []byte{'\n'}), err
+}
+
+var (
+	logPrefix = regexp.MustCompile(`(?m)^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} +\d+ +\d+ `)
+	visitorFn = regexp.MustCompile(`(?m)^W PLUGIN/CTF/META/IR-VISITOR \S+ `)
+)
+
+// normErr makes stderr comparable with a reference: log line times and
+// process ids go, and so do the C function names of metadata warnings
+// (babeltrace2 words a trace block's unknown attribute like a stream
+// block's, which only its function name tells apart); stream paths are made
+// relative to the trace folder, as in the references.
+func normErr(b []byte, traceDir string) string {
+	s := logPrefix.ReplaceAllString(string(b), "")
+	s = visitorFn.ReplaceAllString(s, "W PLUGIN/CTF/META/IR-VISITOR ")
+	if abs, err := filepath.Abs(traceDir); err == nil {
+		s = strings.ReplaceAll(s, abs+"/", "")
+	}
+	return s
+}
+
+// firstDiff describes where two dumps part.
+func firstDiff(got, want []byte) string {
+	gl := bytes.Split(got, []byte{'\n'})
+	wl := bytes.Split(want, []byte{'\n'})
+	for i := 0; i < len(gl) && i < len(wl); i++ {
+		if !bytes.Equal(gl[i], wl[i]) {
+			return fmt.Sprintf("line %d:\n got: %.600s\nwant: %.600s", i+1, gl[i], wl[i])
+		}
+	}
+	return fmt.Sprintf("got %d lines, want %d", len(gl)-1, len(wl)-1)
+}
+
+// TestGolden compares `tracetop view` with babeltrace2's reference dump
+// of every shared trace.
+func TestGolden(t *testing.T) {
+	dir, entries := loadIndex(t)
+	shared := filepath.Dir(dir)
+	for _, e := range entries {
+		t.Run(e.Group+"/"+e.Name, func(t *testing.T) {
+			if testing.Short() && e.Lines > 50000 {
+				t.Skip("large trace; skipped with -short")
+			}
+			entry := filepath.Join(dir, e.Group, e.Name)
+			trace := filepath.Join(shared, e.Path)
+			got, errs, n, err := view(trace, pretty.DefaultOptions())
+			switch {
+			case e.RC == nil:
+				// No reference (CTF 2 only feature): it must read.
+				if err != nil {
+					t.Fatalf("read: %v", err)
+				}
+			case *e.RC == 0:
+				if err != nil {
+					t.Errorf("read: %v (after %d events)", err, n)
+				}
+				want := readExpected(t, filepath.Join(entry, e.Expected))
+				if !bytes.Equal(got, want) {
+					t.Errorf("stdout differs from %s at %s", e.Expected, firstDiff(got, want))
+				}
+				wantErr := ""
+				if b, rerr := os.ReadFile(filepath.Join(entry, "EXPECTED.babeltrace2.err")); rerr == nil {
+					wantErr = normErr(b, trace)
+				}
+				if gotErr := normErr(errs, trace); gotErr != wantErr {
+					t.Errorf("stderr:\n got: %q\nwant: %q", gotErr, wantErr)
+				}
+			case strings.HasPrefix(e.Name, "fail-"):
+				// Invalid traces: refused with an error, never a panic.
+				if err == nil {
+					t.Errorf("read %d events without error; want the trace refused", n)
+				} else {
+					t.Logf("refused: %v", err)
+				}
+			default:
+				// babeltrace2 stopped partway (or crashed) on a trace other
+				// readers accept: our lines equal its lines up to its
+				// stopping point, then we read on like babeltrace 1.
+				want := readExpected(t, filepath.Join(entry, e.Expected))
+				if !bytes.HasPrefix(got, want) {
+					t.Errorf("first %d lines differ from babeltrace2's at %s", e.Lines,
+						firstDiff(got[:min(len(got), len(want))], want))
+				}
+				corrupt := strings.Contains(e.Name, "corrupted")
+				switch {
+				case corrupt && err == nil:
+					t.Errorf("read %d events of a corrupted trace without error", n)
+				case !corrupt && err != nil:
+					t.Errorf("read: %v (after %d events)", err, n)
+				}
+				if e.Lines1 != nil && !corrupt && n != *e.Lines1 {
+					t.Errorf("%d events, babeltrace 1 prints %d", n, *e.Lines1)
+				}
+			}
+		})
+	}
+}
+
+// TestCTFTestsuite runs the conformance cases: a pass case reads to the
+// end, a fail case is refused.
+func TestCTFTestsuite(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t, "traces"), "ctf-testsuite")
+	b, err := os.ReadFile(filepath.Join(dir, "CASES.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		f := strings.Split(line, "\t")
+		if len(f) < 2 {
+			continue
+		}
+		name, expected := f[0], f[1]
+		t.Run(name, func(t *testing.T) {
+			trace := filepath.Join(dir, "1.8", name)
+			_, _, n, err := view(trace, pretty.DefaultOptions())
+			switch {
+			case expected == "pass" && err != nil:
+				t.Errorf("valid case refused after %d events: %v", n, err)
+			case expected == "fail" && err == nil:
+				t.Errorf("invalid case read (%d events) without error", n)
+			}
+		})
+	}
+}
+
+// TestReferencesMatchPeer proves that the reference dumps are what the
+// installed babeltrace2 prints, and that our output is too, on a few
+// traces with different features.
+func TestReferencesMatchPeer(t *testing.T) {
+	bt := testenv.Program(t, "babeltrace2")
+	dir := testenv.SharedDir(t, "traces")
+	for _, name := range []string{"generated/ust-libc-small", "babeltrace/succeed-multi-domains",
+		"tracecompass/perf-taskset2", "babeltrace/packet-seq-num-2-streams-lost-in-2"} {
+		t.Run(name, func(t *testing.T) {
+			trace := filepath.Join(dir, name, "trace")
+			cmd := exec.Command(bt, trace)
+			cmd.Env = testenv.Env()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			peer, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("babeltrace2: %v\n%s", err, stderr.Bytes())
+			}
+			exp := "EXPECTED.babeltrace2.txt"
+			if _, err := os.Stat(filepath.Join(dir, name, exp)); err != nil {
+				exp += ".xz"
+			}
+			if want := readExpected(t, filepath.Join(dir, name, exp)); !bytes.Equal(peer, want) {
+				t.Errorf("babeltrace2 disagrees with %s at %s", exp, firstDiff(peer, want))
+			}
+			got, errs, _, err := view(trace, pretty.DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, peer) {
+				t.Errorf("tracetop view differs from babeltrace2 at %s", firstDiff(got, peer))
+			}
+			if g, w := normErr(errs, trace), normErr(stderr.Bytes(), trace); g != w {
+				t.Errorf("stderr:\n got: %q\nwant: %q", g, w)
+			}
+		})
+	}
+}
+
+// TestOptionsMatchPeer runs babeltrace2 with its most used options and
+// compares.
+func TestOptionsMatchPeer(t *testing.T) {
+	bt := testenv.Program(t, "babeltrace2")
+	dir := testenv.SharedDir(t, "traces")
+	trace := filepath.Join(dir, "generated/ust-libc-small/trace")
+	cases := []struct {
+		args []string
+		set  func(*pretty.Options)
+	}{
+		{[]string{"--clock-cycles"}, func(o *pretty.Options) { o.ClockCycles = true }},
+		{[]string{"--clock-seconds", "--no-delta"}, func(o *pretty.Options) { o.ClockSeconds, o.NoDelta = true, true }},
+		{[]string{"--clock-date", "--clock-gmt"}, func(o *pretty.Options) { o.ClockDate, o.ClockGMT = true, true }},
+		{[]string{"--names=all", "--fields=all"}, func(o *pretty.Options) { o.SetNames("all"); o.SetFields("all") }},
+		{[]string{"--names=none"}, func(o *pretty.Options) { o.SetNames("none") }},
+		{[]string{"--names=payload,scope", "--fields=trace:domain,loglevel"}, func(o *pretty.Options) {
+			o.SetNames("payload,scope")
+			o.SetFields("trace:domain,loglevel")
+		}},
+		{[]string{"--fields=trace"}, func(o *pretty.Options) { o.SetFields("trace") }},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			cmd := exec.Command(bt, append(c.args, trace)...)
+			cmd.Env = testenv.Env()
+			peer, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("babeltrace2: %v", err)
+			}
+			o := pretty.DefaultOptions()
+			c.set(&o)
+			got, _, _, err := view(trace, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, peer) {
+				t.Errorf("differs from babeltrace2 at %s", firstDiff(got, peer))
+			}
+		})
+	}
+}
