@@ -17,9 +17,9 @@ import (
 type Opener func() (ctf.Source, error)
 
 // Seeker is implemented by sources that can position themselves: after
-// SeekNS(ns), Read returns the first message whose time is >= ns.
+// SeekTime(ns), Read returns the first message whose time is >= ns.
 type Seeker interface {
-	SeekNS(ns int64) error
+	SeekTime(ns int64) error
 }
 
 // ErrNotAvailable is returned for a window the history cannot rebuild:
@@ -266,7 +266,7 @@ func (h *History) restore(t int64) (*replayer, error) {
 	}
 	r := &replayer{m: cp.m.Clone(), src: src}
 	if s, ok := src.(Seeker); ok && cp.events > 0 {
-		if err := s.SeekNS(cp.at); err != nil {
+		if err := s.SeekTime(cp.at); err != nil {
 			src.Close()
 			return nil, fmt.Errorf("analysis: seek to %d: %w", cp.at, err)
 		}

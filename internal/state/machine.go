@@ -4,7 +4,6 @@ import (
 	"sort"
 
 	"github.com/tracetop/tracetop/ctf"
-	"github.com/tracetop/tracetop/ctf/meta"
 )
 
 // Machine is the kernel model of one traced host. It is not safe for
@@ -21,6 +20,10 @@ type Machine struct {
 	lost       uint64
 
 	perfNames []string
+	cpuPerf   [][]uint64 // last perf_cpu_* values per CPU
+
+	fdTables map[uint64]PID   // 2.13 statedump: fd table address -> process
+	blocks   map[blockKey]TID // block requests issued, not yet completed
 
 	obs Observer
 
@@ -220,6 +223,21 @@ func (m *Machine) Clone() *Machine {
 		}
 		c.procs[k] = &np
 	}
+	for _, p := range m.cpuPerf {
+		c.cpuPerf = append(c.cpuPerf, append([]uint64(nil), p...))
+	}
+	if m.fdTables != nil {
+		c.fdTables = make(map[uint64]PID, len(m.fdTables))
+		for k, v := range m.fdTables {
+			c.fdTables[k] = v
+		}
+	}
+	if m.blocks != nil {
+		c.blocks = make(map[blockKey]TID, len(m.blocks))
+		for k, v := range m.blocks {
+			c.blocks[k] = v
+		}
+	}
 	for k, n := range m.ns {
 		nn := *n
 		c.ns[k] = &nn
@@ -326,6 +344,3 @@ func (m *Machine) current(c *CPUState) *Thread {
 	}
 	return m.thread(c.Current)
 }
-
-// unused keeps meta imported for handlers defined in other files.
-var _ meta.Scope
