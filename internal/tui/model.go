@@ -287,15 +287,25 @@ func (m *Model) advance() tea.Cmd {
 		return nil
 	}
 	p := m.pos(last)
-	if !m.st.Live && m.st.Done && p >= last && !m.ended {
-		m.ended = true
-		m.paused = true
-		m.log("End of trace")
-		// Show the last complete interval.
-		p = last
+	if !m.st.Live && m.st.Done && p >= last {
+		return m.atEnd(last)
 	}
 	e := m.grid(p)
 	if e <= m.origin || e == m.want[1] {
+		return nil
+	}
+	return m.request(max(e-m.length, m.origin), e)
+}
+
+// atEnd shows the last interval of a recorded trace, which ends with its
+// last event (as the batch figures do), and pauses.
+func (m *Model) atEnd(last int64) tea.Cmd {
+	if !m.ended {
+		m.ended, m.paused = true, true
+		m.log("End of trace")
+	}
+	e := last + 1
+	if e == m.want[1] {
 		return nil
 	}
 	return m.request(max(e-m.length, m.origin), e)
@@ -730,12 +740,10 @@ func (m *Model) next() tea.Cmd {
 		return m.advance()
 	}
 	m.paused, m.ended = false, false
-	e = min(e, last)
-	m.playAt, m.playWall = e, m.now
-	if m.st.Done && e >= last {
-		m.ended, m.paused = true, true
-		m.log("End of trace")
+	if m.st.Done && e > last {
+		return m.atEnd(last)
 	}
+	m.playAt, m.playWall = e, m.now
 	return m.request(max(e-m.length, m.origin), e)
 }
 
@@ -749,13 +757,8 @@ func (m *Model) toEdge() tea.Cmd {
 		return m.advance()
 	}
 	_, last, _ := m.src.Span()
-	m.paused, m.ended = true, true
-	m.log("End of trace")
-	e := m.grid(last)
-	if e <= m.origin {
-		e = last
-	}
-	return m.request(max(e-m.length, m.origin), e)
+	m.ended = false
+	return m.atEnd(last)
 }
 
 func (m *Model) nextSpeed() tea.Cmd {

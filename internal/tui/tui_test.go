@@ -117,7 +117,7 @@ func TestEndOfTrace(t *testing.T) {
 	if !strings.Contains(d.screen(), "End of trace") || !strings.HasPrefix(d.m.Mode(), "PAUSED") {
 		t.Errorf("after the end:\n%s", d.screen())
 	}
-	if !strings.Contains(d.screen(), "22:13:40.000000000[") {
+	if !strings.Contains(d.screen(), "22:13:40.000000001[") {
 		t.Errorf("last interval not shown:\n%s", d.screen())
 	}
 }
@@ -165,7 +165,7 @@ func TestGotoIntervalSpeed(t *testing.T) {
 		t.Errorf("×2 for 1 s from 26 s:\n%s", d.screen())
 	}
 	d.keys("}")
-	if !strings.Contains(d.screen(), "22:13:40.000000000[") {
+	if !strings.Contains(d.screen(), "22:13:40.000000001[") {
 		t.Errorf("} on a recorded trace:\n%s", d.screen())
 	}
 }

@@ -1,0 +1,351 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/internal/analysis"
+	"github.com/tracetop/tracetop/internal/state"
+)
+
+// AnalysisOptions configure an AnalysisSource.
+type AnalysisOptions struct {
+	// Live says the source grows (a live session): the top follows its
+	// newest events instead of replaying it at its pace.
+	Live bool
+	// Interval is the interval the top starts with; the history keeps
+	// the figures of these intervals from its forward pass.
+	Interval time.Duration
+	// Lag, when set, says how far a relay is behind real time.
+	Lag func() time.Duration
+	// Keep is how many intervals of figures the forward pass keeps in
+	// memory (default 3600).
+	Keep int
+}
+
+// AnalysisSource is the Source of the top on a trace: it reads a
+// ctf.Source forward in a goroutine into an analysis.History, and answers
+// any interval from it (the intervals of the forward pass from memory,
+// others by replaying from the nearest checkpoint).
+type AnalysisSource struct {
+	opt   AnalysisOptions
+	chunk int64
+
+	mu sync.Mutex // guards h and fds
+	h  *analysis.History
+	// fds holds the number of open fds at chunk boundaries of the forward
+	// pass: fdsAt[i].n is valid for any time in [from, to].
+	fds []fdsAt
+
+	cs     *countingSource
+	done   atomic.Bool
+	behind atomic.Bool
+	err    atomic.Pointer[error]
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type fdsAt struct {
+	from, to int64
+	n        int
+}
+
+// NewAnalysisSource opens a trace with open (called again by the history
+// to replay; it must give the same messages each time) and starts reading
+// it. Close stops the reading and closes the trace.
+func NewAnalysisSource(open analysis.Opener, opt AnalysisOptions) (*AnalysisSource, error) {
+	if opt.Interval <= 0 {
+		opt.Interval = time.Second
+	}
+	if opt.Keep <= 0 {
+		opt.Keep = 3600
+	}
+	src, err := open()
+	if err != nil {
+		return nil, err
+	}
+	s := &AnalysisSource{opt: opt, cs: &countingSource{Source: src}}
+	s.chunk = min(int64(opt.Interval), int64(100*time.Millisecond))
+	reopen := open
+	if opt.Live {
+		reopen = nil // a live session is read once; its history is what was read
+	}
+	s.h = analysis.NewHistorySource(s.cs, reopen, analysis.Options{Interval: int64(opt.Interval), KeepIntervals: opt.Keep})
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.wg.Add(1)
+	go s.ingest(ctx)
+	return s, nil
+}
+
+// countingSource watches the messages the history reads: the first and
+// newest times, and the events lost.
+type countingSource struct {
+	ctf.Source
+	started atomic.Bool
+	first   atomic.Int64
+	last    atomic.Int64
+	lost    atomic.Uint64
+}
+
+func (c *countingSource) Read(ev *ctf.Event) error {
+	err := c.Source.Read(ev)
+	if err != nil {
+		return err
+	}
+	if ev.Kind == ctf.KindDiscarded || ev.Kind == ctf.KindLostPackets {
+		c.lost.Add(ev.Count)
+	}
+	if ev.HasTime || ev.NS != 0 {
+		if c.started.CompareAndSwap(false, true) {
+			c.first.Store(ev.NS)
+		}
+		if ev.NS > c.last.Load() {
+			c.last.Store(ev.NS)
+		}
+	}
+	return nil
+}
+
+// SeekTime lets the history seek the source it reads forward.
+func (c *countingSource) SeekTime(ns int64) error {
+	if s, ok := c.Source.(analysis.Seeker); ok {
+		return s.SeekTime(ns)
+	}
+	return errors.ErrUnsupported
+}
+
+// ingest reads the trace forward, chunk by chunk, letting Frame calls in
+// between, and notes the open fds at each chunk boundary.
+func (s *AnalysisSource) ingest(ctx context.Context) {
+	defer s.wg.Done()
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		var err error
+		if !s.cs.started.Load() {
+			err = s.h.Advance(math.MinInt64 + 1) // reads the first message only
+		} else {
+			first := s.cs.first.Load()
+			b := first + ((s.cs.last.Load()-first)/s.chunk+1)*s.chunk
+			err = s.h.Advance(b)
+			if err == nil || err == io.EOF {
+				to := s.cs.last.Load()
+				if err == io.EOF {
+					to = math.MaxInt64
+				}
+				n := countFDs(s.h.Head())
+				if k := len(s.fds); k > 0 && s.fds[k-1].n == n && s.fds[k-1].to >= b-s.chunk {
+					s.fds[k-1].to = to
+				} else {
+					s.fds = append(s.fds, fdsAt{from: b, to: to, n: n})
+				}
+			}
+		}
+		s.mu.Unlock()
+		if err == io.EOF {
+			s.done.Store(true)
+			return
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				s.err.Store(&err)
+			}
+			return
+		}
+	}
+}
+
+func countFDs(m *state.Machine) int {
+	n := 0
+	for _, p := range m.Processes() {
+		if p.Died == 0 {
+			n += len(p.Files)
+		}
+	}
+	return n
+}
+
+// Span implements Source.
+func (s *AnalysisSource) Span() (int64, int64, bool) {
+	if !s.cs.started.Load() {
+		return 0, 0, false
+	}
+	return s.cs.first.Load(), s.cs.last.Load(), true
+}
+
+// Status implements Source.
+func (s *AnalysisSource) Status() Status {
+	st := Status{Live: s.opt.Live, Done: s.done.Load(), Lost: s.cs.lost.Load(), Behind: s.behind.Load()}
+	if s.opt.Lag != nil {
+		st.Lag = s.opt.Lag()
+	}
+	if e := s.err.Load(); e != nil {
+		st.Err = *e
+	}
+	return st
+}
+
+// Close stops reading and closes the trace.
+func (s *AnalysisSource) Close() error {
+	s.stop()
+	s.mu.Lock()
+	err := s.h.Close() // unblocks a live read
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+// WaitDone blocks until the forward pass reached the end of a recorded
+// trace (tests, batch use).
+func (s *AnalysisSource) WaitDone() error {
+	s.wg.Wait()
+	if e := s.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Frame implements Source.
+func (s *AnalysisSource) Frame(t1, t2 int64) (*Frame, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.h.Figures(t1, t2)
+	if err != nil {
+		return nil, err
+	}
+	fds, ok := s.fdsAt(t2)
+	if !ok {
+		if m, err := s.h.StateAt(t2); err == nil {
+			fds = countFDs(m)
+		}
+	}
+	return convertFigures(f, fds), nil
+}
+
+func (s *AnalysisSource) fdsAt(t int64) (int, bool) {
+	i := sort.Search(len(s.fds), func(i int) bool { return s.fds[i].to >= t })
+	if i < len(s.fds) && s.fds[i].from <= t {
+		return s.fds[i].n, true
+	}
+	return 0, false
+}
+
+// Details implements Source.
+func (s *AnalysisSource) Details(tid TID, t1, t2 int64) (*Details, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pid := state.PID(tid)
+	if th := s.h.Head().Thread(state.TID(tid)); th != nil && th.PID > 0 {
+		pid = th.PID
+	}
+	d, err := s.h.Details(pid, t1, t2)
+	if err != nil {
+		return nil, err
+	}
+	out := &Details{At: d.At}
+	found := false
+	for i := range d.ThreadFigures {
+		tf := &d.ThreadFigures[i]
+		t := convertThread(tf)
+		out.Threads = append(out.Threads, t)
+		if tf.TID == state.TID(tid) {
+			out.Task, found = t, true
+		}
+	}
+	if !found {
+		out.Task = Task{TID: tid, PID: PID(pid), PPID: PID(d.Process.PPID), VPID: VPID(d.Process.VPID),
+			Name: d.Process.Comm, Container: containerName(d.Process.NS)}
+		for _, th := range d.Threads {
+			if th.TID == state.TID(tid) {
+				out.Task.Name, out.Task.State, out.Task.VTID = th.Comm, th.Status.Letter(), VTID(th.VTID)
+			}
+		}
+	}
+	if out.Task.PPID == 0 {
+		out.Task.PPID = PID(d.Process.PPID)
+	}
+	if pp := s.h.Head().Process(d.Process.PPID); pp != nil {
+		out.ParentName = pp.Comm
+	}
+	for _, c := range d.Children {
+		out.Children = append(out.Children, Task{TID: TID(c.PID), PID: PID(c.PID), PPID: PID(c.PPID), Name: c.Comm})
+	}
+	for _, of := range d.Files {
+		out.Files = append(out.Files, OpenFile{FD: of.FD, Name: of.Name, Socket: of.Kind == state.FileSocket,
+			Read: of.WindowRead, Write: of.WindowWritten})
+	}
+	return out, nil
+}
+
+func containerName(inode uint64) string {
+	if inode == 0 {
+		return ""
+	}
+	return strconv.FormatUint(inode, 10)
+}
+
+func convertThread(tf *analysis.ThreadFigures) Task {
+	t := Task{
+		TID: TID(tf.TID), PID: PID(tf.PID), PPID: PID(tf.PPID), VTID: VTID(tf.VTID), VPID: VPID(tf.VPID),
+		Name: tf.Comm, Container: containerName(tf.Container), State: tf.Status.Letter(),
+		CPU: tf.CPUTime, Switches: tf.Switches, Born: tf.Born, Dead: tf.Died,
+		Read: tf.Read, Write: tf.Written,
+	}
+	if t.PID == 0 {
+		t.PID = PID(t.TID)
+	}
+	if len(tf.Perf) > 0 {
+		t.Perf = make([]int64, len(tf.Perf))
+		for i, v := range tf.Perf {
+			t.Perf[i] = int64(v)
+		}
+	}
+	return t
+}
+
+// convertFigures turns the analysis' figures into the screen's.
+func convertFigures(f *analysis.Figures, fds int) *Frame {
+	fr := &Frame{
+		Start: f.Begin, End: f.End, CPUs: f.NumCPU,
+		Threads: f.Running, NewThreads: f.Born, DeadThreads: f.Died,
+		FDs: fds, OpenedFDs: f.Opened, ClosedFDs: f.Closed,
+		ReadBytes: f.Read, WriteBytes: f.Written,
+		PerfNames: f.PerfNames,
+		Tasks:     make([]Task, 0, len(f.Threads)),
+	}
+	for i := range f.Threads {
+		if f.Threads[i].TID <= 0 {
+			continue // the idle task
+		}
+		fr.Tasks = append(fr.Tasks, convertThread(&f.Threads[i]))
+	}
+	for i := range f.Processes {
+		p := &f.Processes[i]
+		for _, fl := range p.Files {
+			fr.Files = append(fr.Files, FileIO{PID: PID(p.PID), FD: fl.FD, Name: fl.Name,
+				Socket: fl.Kind == state.FileSocket, Read: fl.Read, Write: fl.Written})
+		}
+	}
+	if len(f.Containers) > 0 {
+		fr.ContainerParent = make(map[string]string, len(f.Containers))
+		for _, c := range f.Containers {
+			fr.ContainerParent[containerName(c.Inode)] = containerName(c.Parent)
+		}
+	}
+	return fr
+}
+
+// String describes the source for errors.
+func (s *AnalysisSource) String() string {
+	first, last, _ := s.Span()
+	return fmt.Sprintf("trace [%d, %d]", first, last)
+}
