@@ -15,24 +15,26 @@ import (
 
 type tracetopScratch struct {
 	_   structs.HostLayout
-	Sys struct {
-		_ structs.HostLayout
-		H struct {
-			_    structs.HostLayout
-			Ts   uint64
-			Kind uint16
-			Size uint16
-			Cpu  uint32
-			Tid  int32
-			Pid  int32
-		}
-		Id   int64
-		Ret  int64
-		Args [6]uint64
-		Slen [3]uint16
-		Pad  uint16
-	}
+	Sys tracetopTtSys
 	Str [12288]int8
+}
+
+type tracetopTtSys struct {
+	_ structs.HostLayout
+	H struct {
+		_    structs.HostLayout
+		Ts   uint64
+		Kind uint16
+		Size uint16
+		Cpu  uint32
+		Tid  int32
+		Pid  int32
+	}
+	Id   int64
+	Ret  int64
+	Args [6]uint64
+	Slen [3]uint16
+	Pad  uint16
 }
 
 // Names of all BPF objects in the ELF.
@@ -41,6 +43,7 @@ type tracetopScratch struct {
 const (
 	tracetopMapEvents            = "events"
 	tracetopMapLost              = "lost"
+	tracetopMapPending           = "pending"
 	tracetopMapScratch           = "scratch"
 	tracetopMapSysconf           = "sysconf"
 	tracetopProgSchedProcessFork = "sched_process_fork"
@@ -102,6 +105,7 @@ type tracetopProgramSpecs struct {
 type tracetopMapSpecs struct {
 	Events  *ebpf.MapSpec `ebpf:"events"`
 	Lost    *ebpf.MapSpec `ebpf:"lost"`
+	Pending *ebpf.MapSpec `ebpf:"pending"`
 	Scratch *ebpf.MapSpec `ebpf:"scratch"`
 	Sysconf *ebpf.MapSpec `ebpf:"sysconf"`
 }
@@ -135,6 +139,7 @@ func (o *tracetopObjects) Close() error {
 type tracetopMaps struct {
 	Events  *ebpf.Map `ebpf:"events"`
 	Lost    *ebpf.Map `ebpf:"lost"`
+	Pending *ebpf.Map `ebpf:"pending"`
 	Scratch *ebpf.Map `ebpf:"scratch"`
 	Sysconf *ebpf.Map `ebpf:"sysconf"`
 }
@@ -143,6 +148,7 @@ func (m *tracetopMaps) Close() error {
 	return _TracetopClose(
 		m.Events,
 		m.Lost,
+		m.Pending,
 		m.Scratch,
 		m.Sysconf,
 	)

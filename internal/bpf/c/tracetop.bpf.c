@@ -88,6 +88,14 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
+/* Entries whose strings faulted, by thread, waiting for their exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct tt_sys);
+} pending SEC(".maps");
+
 /* Records the ring buffer had no room for, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -131,6 +139,42 @@ static __always_inline void fill_args(__u64 *a, struct pt_regs *regs)
 	a[5] = BPF_CORE_READ(regs, r9);
 }
 
+/* read_strings copies the string arguments of s->sys into s->str and
+ * returns whether one of them faulted. */
+static __always_inline bool read_strings(struct scratch *s, __u32 strs)
+{
+	struct tt_sys *r = &s->sys;
+	__u32 off = 0;
+	int n = 0;
+	bool fault = false;
+	for (int i = 0; i < 6; i++) {
+		if (!(strs & (1u << i)))
+			continue;
+		if (n >= MAX_STRS || off > (MAX_STRS - 1) * STR_MAX)
+			break;
+		long got = bpf_probe_read_user_str(&s->str[off], STR_MAX, (const void *)r->args[i]);
+		if (got <= 0) {
+			r->slen[n] = 0xffff;
+			fault = true;
+		} else {
+			r->slen[n] = (__u16)got;
+			off += (__u32)got;
+		}
+		n++;
+	}
+	r->h.size = (__u16)(sizeof(struct tt_sys) + off);
+	return fault;
+}
+
+static __always_inline void output_scratch(struct scratch *s)
+{
+	__u64 size = s->sys.h.size;
+	if (size < sizeof(struct tt_sys) || size > sizeof(struct scratch))
+		return;
+	if (bpf_ringbuf_output(&events, s, size, 0))
+		count_lost();
+}
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
@@ -169,29 +213,15 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	fill_args(r->args, regs);
 	r->slen[0] = r->slen[1] = r->slen[2] = 0;
 	r->pad = 0;
-
-	__u32 off = 0;
-	int n = 0;
-	for (int i = 0; i < 6; i++) {
-		if (!(strs & (1u << i)))
-			continue;
-		if (n >= MAX_STRS || off > (MAX_STRS - 1) * STR_MAX)
-			break;
-		long got = bpf_probe_read_user_str(&s->str[off], STR_MAX, (const void *)r->args[i]);
-		if (got <= 0) {
-			r->slen[n] = 0xffff;
-		} else {
-			r->slen[n] = (__u16)got;
-			off += (__u32)got;
-		}
-		n++;
-	}
-	__u64 size = sizeof(struct tt_sys) + off;
-	if (size > sizeof(struct scratch))
+	if (read_strings(s, strs) && (conf & SYS_EXIT)) {
+		/* A string's page was not resident (a binary's .rodata right
+		 * after exec): keep the entry until the exit, when the kernel
+		 * has faulted it in, and read the strings again then. */
+		__u32 tid = (__u32)pid_tgid;
+		bpf_map_update_elem(&pending, &tid, r, BPF_ANY);
 		return 0;
-	r->h.size = (__u16)size;
-	if (bpf_ringbuf_output(&events, s, size, 0))
-		count_lost();
+	}
+	output_scratch(s);
 	return 0;
 }
 
@@ -202,8 +232,25 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (ignore_tgid && (__u32)(pid_tgid >> 32) == ignore_tgid)
 		return 0;
 	long id = (long)BPF_CORE_READ(regs, orig_ax);
-	if (!(conf_of(id) & SYS_EXIT))
+	__u32 conf = conf_of(id);
+	if (!(conf & SYS_EXIT))
 		return 0;
+	__u32 strs = (conf >> STR_SHIFT) & 0x3f;
+	if (strs) {
+		__u32 tid = (__u32)pid_tgid;
+		struct tt_sys *e = bpf_map_lookup_elem(&pending, &tid);
+		__u32 zero = 0;
+		struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		if (e && s) {
+			s->sys = *e;
+			bpf_map_delete_elem(&pending, &tid);
+			s->sys.slen[0] = s->sys.slen[1] = s->sys.slen[2] = 0;
+			if (s->sys.id == id) {
+				read_strings(s, strs);
+				output_scratch(s);
+			}
+		}
+	}
 	struct tt_sys *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		count_lost();
