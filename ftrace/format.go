@@ -36,8 +36,8 @@ type Field struct {
 	Size     int
 	Signed   bool
 	Kind     FieldKind
-	ElemSize int // FieldArray, FieldDataLoc: size of one element
-	ArrayLen int // FieldArray: element count
+	ElemSize int  // FieldArray, FieldDataLoc: size of one element
+	ArrayLen int  // FieldArray: element count
 	Chars    bool // FieldDataLoc/FieldRelLoc of char: a string
 	Common   bool // common_type, common_flags, common_preempt_count, common_pid
 }
@@ -163,9 +163,11 @@ func parseField(s string) (Field, error) {
 	// The name is the last identifier of the declaration, before any [N].
 	d := decl
 	arr := ""
-	if i := strings.IndexByte(d, '['); i >= 0 {
-		arr = d[i:]
-		d = strings.TrimSpace(d[:i])
+	if strings.HasSuffix(d, "]") {
+		if i := strings.LastIndexByte(d, '['); i >= 0 {
+			arr = d[i:]
+			d = strings.TrimSpace(d[:i])
+		}
 	}
 	i := strings.LastIndexAny(d, " *")
 	if i < 0 || i == len(d)-1 {

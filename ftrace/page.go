@@ -121,7 +121,9 @@ type PageError struct {
 	Msg string
 }
 
-func (e *PageError) Error() string { return fmt.Sprintf("ring-buffer page: %s at byte 0x%x", e.Msg, e.Off) }
+func (e *PageError) Error() string {
+	return fmt.Sprintf("ring-buffer page: %s at byte 0x%x", e.Msg, e.Off)
+}
 
 // Record is one trace event taken from a page. Data aliases the page.
 type Record struct {

@@ -10,9 +10,9 @@ import (
 
 // EnvValue is one entry of the TSDL env block: a string or an integer.
 type EnvValue struct {
-	Key string
-	Str string
-	Int int64
+	Key   string
+	Str   string
+	Int   int64
 	IsInt bool
 }
 

@@ -25,8 +25,8 @@ type Dumper struct {
 	Proc, Sys string
 
 	start, end, process, fd, cpu, block, irq, netif *writer.EventClass
-	ns                                             map[string]*writer.EventClass
-	p                                              writer.Payload
+	ns                                              map[string]*writer.EventClass
+	p                                               writer.Payload
 }
 
 // Names of the namespace events, in the order lttng-modules emits them.
@@ -56,7 +56,10 @@ func New() *Dumper {
 			d.ns[k] = ev("lttng_statedump_process_"+k+"_ns", writer.I32("tid"), writer.U32("ns_inum"))
 		}
 	}
-	d.fd = ev("lttng_statedump_file_descriptor", writer.Hex64("file_table_address"), writer.I32("fd"),
+	// lttng-modules 2.13 identifies the process by its files table only;
+	// pid (the layout before 2.12) is kept too, since analyses such as
+	// lttng-analyses 0.6 look files up by it.
+	d.fd = ev("lttng_statedump_file_descriptor", writer.Hex64("file_table_address"), writer.I32("pid"), writer.I32("fd"),
 		writer.Field{Name: "flags", Bits: 32, Base: 8}, writer.Field{Name: "fmode", Bits: 32, Base: 16}, writer.Str("filename"))
 	d.cpu = ev("lttng_statedump_cpu_topology", writer.Str("architecture"), writer.U16("cpu_id"), writer.Str("vendor"),
 		writer.U8("family"), writer.U8("model"), writer.Str("model_name"), writer.U16("physical_id"),
@@ -343,6 +346,7 @@ func (d *Dumper) files(emit Emit, pid string, table uint64) {
 		}
 		p.Reset()
 		p.U64(table)
+		p.I32(atoi(pid))
 		p.I32(atoi(e.Name()))
 		p.U32(flags)
 		p.U32(fmode)
