@@ -20,6 +20,10 @@ type Options struct {
 	// Begin is the time to start from, in ns from the clock's origin
 	// (0: the start of the trace).
 	Begin int64
+	// BeginAt is Begin as the user typed it: hh:mm:ss[.ns] on the day of
+	// the first event, or +offset from it (resolved once the trace's first
+	// event is known).
+	BeginAt string
 	// PIDs and Names restrict the tables to these processes (-p, -n);
 	// Children adds their descendants (-f).
 	PIDs     []int32
@@ -273,6 +277,14 @@ func (m *Model) advance() tea.Cmd {
 	}
 	if !m.started {
 		m.origin = first
+		if m.opt.BeginAt != "" {
+			b, err := parseTime(m.opt.BeginAt, first, first, m.opt.Location)
+			if err != nil {
+				m.log("--begin: " + err.Error())
+			} else {
+				m.opt.Begin = b
+			}
+		}
 		if m.opt.Begin > first {
 			m.origin = m.opt.Begin
 		}
