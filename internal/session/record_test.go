@@ -2,12 +2,14 @@ package session
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tracetop/tracetop/internal/bpf"
@@ -61,7 +63,7 @@ func recordChild(t *testing.T, cl *Client, name string) (dir string, pid int, pa
 	call(t, cl, &Request{Cmd: CmdCreate, Session: name, Create: &CreateArgs{OutputDir: out}})
 	call(t, cl, &Request{Cmd: CmdEnableEvent, Session: name, Event: &EventArgs{Names: []string{"sched_switch"}}})
 	call(t, cl, &Request{Cmd: CmdEnableEvent, Session: name, Event: &EventArgs{Syscall: true, Names: []string{"openat,write,close"}}})
-	call(t, cl, &Request{Cmd: CmdAddContext, Session: name, Context: &ContextArgs{Types: []string{"pid", "procname"}}})
+	call(t, cl, &Request{Cmd: CmdAddContext, Session: name, Context: &ContextArgs{Types: []string{"pid", "tid"}}})
 	start = call(t, cl, &Request{Cmd: CmdStart, Session: name})
 	path = filepath.Join(t.TempDir(), "named-output-file")
 	child := exec.Command("dd", "if=/dev/zero", "of="+path, "bs=1M", "count=10", "status=none")
@@ -135,6 +137,68 @@ func TestRecordChildWithBPF(t *testing.T) {
 	if !strings.Contains(out, " sched_switch: ") {
 		t.Error("no sched_switch in the trace")
 	}
+	compareView(t, dir, out)
+}
+
+// compareView checks that `tracetop view` prints what babeltrace2 printed.
+// babeltrace2 2.0 prints an empty string field as the previous value of
+// that field; those lines are told apart and logged.
+func compareView(t *testing.T, dir, want string) {
+	exe := tracetopBinary(t)
+	cmd := exec.Command(exe, "view", dir)
+	cmd.Env = testenv.Env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tracetop view: %v\n%s", err, stderr.String())
+	}
+	got := strings.Split(stdout.String(), "\n")
+	wl := strings.Split(want, "\n")
+	if len(got) != len(wl) {
+		t.Fatalf("tracetop view printed %d lines, babeltrace2 %d", len(got), len(wl))
+	}
+	empty := 0
+	for i := range got {
+		if got[i] == wl[i] {
+			continue
+		}
+		if strings.Contains(got[i], `= ""`) {
+			empty++
+			continue
+		}
+		t.Errorf("line %d:\nbabeltrace2:   %s\ntracetop view: %s", i+1, wl[i], got[i])
+		break
+	}
+	if empty > 0 {
+		t.Logf("%d lines with an empty string that babeltrace2 prints as the previous value", empty)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	buildExe  string
+	buildErr  error
+)
+
+// tracetopBinary builds cmd/tracetop once for the package's tests.
+func tracetopBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tracetop-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		os.Chmod(dir, 0o755)
+		buildExe = filepath.Join(dir, "tracetop")
+		b, err := exec.Command("go", "build", "-o", buildExe, "github.com/tracetop/tracetop/cmd/tracetop").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildExe
 }
 
 func TestRecordWithoutBPF(t *testing.T) {
@@ -183,12 +247,7 @@ func TestSeveralSessionsAndListing(t *testing.T) {
 func TestNotRootMessage(t *testing.T) {
 	testenv.Root(t)
 	setpriv := testenv.Program(t, "setpriv")
-	exe := filepath.Join(t.TempDir(), "tracetop")
-	build := exec.Command("go", "build", "-o", exe, "github.com/tracetop/tracetop/cmd/tracetop")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	os.Chmod(filepath.Dir(exe), 0o755)
+	exe := tracetopBinary(t)
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "create", "x", "-o", "/tmp/x")
 	cmd.Env = append(os.Environ(), SocketEnv+"="+filepath.Join(t.TempDir(), "none.sock"))
 	b, err := cmd.CombinedOutput()
