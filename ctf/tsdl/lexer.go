@@ -40,13 +40,42 @@ func (t token) String() string {
 	return fmt.Sprintf("%q", clip(t.str))
 }
 
-// lex splits the whole metadata text into tokens. NUL bytes are refused
+// lexer splits metadata text into tokens on demand. NUL bytes are refused
 // anywhere (ctf-testsuite metadata-with-null-char): a NUL can only appear
 // in a string through an escape.
-func lex(src string) ([]token, error) {
-	toks := make([]token, 0, len(src)/5+16)
-	line := int32(1)
-	i, n := 0, len(src)
+type lexer struct {
+	src  string
+	i    int
+	line int32
+	err  error // sticky: once set, every token is tEOF
+}
+
+// next returns the next token; at the end or after an error, tEOF.
+func (l *lexer) next() token {
+	if l.err != nil {
+		return token{kind: tEOF, line: l.line}
+	}
+	t, err := l.scan()
+	if err != nil {
+		l.err = err
+		return token{kind: tEOF, line: l.line}
+	}
+	return t
+}
+
+func (l *lexer) scan() (token, error) {
+	src, n := l.src, len(l.src)
+	i, line := l.i, l.line
+	t, err := l.scanFrom(src, n, i, line)
+	return t, err
+}
+
+func (l *lexer) scanFrom(src string, n, i int, line int32) (token, error) {
+	// done records the position after a token.
+	done := func(t token, j int, ln int32) (token, error) {
+		l.i, l.line = j, ln
+		return t, nil
+	}
 	for i < n {
 		c := src[i]
 		switch {
@@ -60,11 +89,11 @@ func lex(src string) ([]token, error) {
 		case c == '/' && i+1 < n && src[i+1] == '*':
 			end := strings.Index(src[i+2:], "*/")
 			if end < 0 {
-				return nil, errorf(int(line), "unterminated comment")
+				return token{}, errorf(int(line), "unterminated comment")
 			}
 			body := src[i : i+2+end+2]
 			if j := strings.IndexByte(body, 0); j >= 0 {
-				return nil, errorf(int(line)+strings.Count(body[:j], "\n"), "NUL character in comment")
+				return token{}, errorf(int(line)+strings.Count(body[:j], "\n"), "NUL character in comment")
 			}
 			line += int32(strings.Count(body, "\n"))
 			i += len(body)
@@ -73,7 +102,7 @@ func lex(src string) ([]token, error) {
 			j := i
 			for j < n && src[j] != '\n' {
 				if src[j] == 0 {
-					return nil, errorf(int(line), "NUL character in comment")
+					return token{}, errorf(int(line), "NUL character in comment")
 				}
 				j++
 			}
@@ -89,61 +118,59 @@ func lex(src string) ([]token, error) {
 				i = j
 				continue
 			}
-			toks = append(toks, token{kind: tIdent, line: line, str: src[i:j]})
-			i = j
-			continue
+			return done(token{kind: tIdent, line: line, str: src[i:j]}, j, line)
 		case c >= '0' && c <= '9':
 			t, j, err := lexInt(src, i, line)
 			if err != nil {
-				return nil, err
+				return token{}, err
 			}
-			toks = append(toks, t)
-			i = j
-			continue
+			return done(t, j, line)
 		case c == '"':
 			s, j, nl, err := lexQuoted(src, i, '"', line)
 			if err != nil {
-				return nil, err
+				return token{}, err
 			}
-			toks = append(toks, token{kind: tString, line: line, str: s})
-			line += nl
-			i = j
-			continue
+			return done(token{kind: tString, line: line, str: s}, j, line+nl)
 		case c == '\'':
 			s, j, nl, err := lexQuoted(src, i, '\'', line)
 			if err != nil {
-				return nil, err
+				return token{}, err
 			}
 			if len(s) != 1 {
-				return nil, errorf(int(line), "character literal must hold one character, found %q", s)
+				return token{}, errorf(int(line), "character literal must hold one character, found %q", s)
 			}
-			toks = append(toks, token{kind: tChar, line: line, str: src[i:j], val: uint64(s[0])})
-			line += nl
-			i = j
-			continue
+			return done(token{kind: tChar, line: line, str: src[i:j], val: uint64(s[0])}, j, line+nl)
 		}
 		// Punctuators.
 		switch {
 		case strings.HasPrefix(src[i:], ":="):
-			toks = append(toks, token{kind: tPunct, line: line, str: ":="})
-			i += 2
+			return done(token{kind: tPunct, line: line, str: ":="}, i+2, line)
 		case strings.HasPrefix(src[i:], "..."):
-			toks = append(toks, token{kind: tPunct, line: line, str: "..."})
-			i += 3
+			return done(token{kind: tPunct, line: line, str: "..."}, i+3, line)
 		case strings.HasPrefix(src[i:], "->"):
-			toks = append(toks, token{kind: tPunct, line: line, str: "->"})
-			i += 2
+			return done(token{kind: tPunct, line: line, str: "->"}, i+2, line)
 		case strings.IndexByte("{}()[];,:=.<>+-*", c) >= 0:
-			toks = append(toks, token{kind: tPunct, line: line, str: src[i : i+1]})
-			i++
+			return done(token{kind: tPunct, line: line, str: src[i : i+1]}, i+1, line)
 		case c == 0:
-			return nil, errorf(int(line), "NUL character in metadata")
+			return token{}, errorf(int(line), "NUL character in metadata")
 		default:
-			return nil, errorf(int(line), "unexpected character %q", rune(c))
+			return token{}, errorf(int(line), "unexpected character %q", rune(c))
 		}
 	}
-	toks = append(toks, token{kind: tEOF, line: line})
-	return toks, nil
+	return done(token{kind: tEOF, line: line}, i, line)
+}
+
+// lex splits the whole text into tokens (for tests).
+func lex(src string) ([]token, error) {
+	l := &lexer{src: src, line: 1}
+	var toks []token
+	for {
+		t := l.next()
+		toks = append(toks, t)
+		if t.kind == tEOF {
+			return toks, l.err
+		}
+	}
 }
 
 func isIdentStart(c byte) bool {

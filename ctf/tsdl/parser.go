@@ -48,11 +48,14 @@ func (s *scope) lookup(key string) *meta.Class {
 type frame struct {
 	fields  *[]meta.Field
 	variant bool
+	names   map[string]struct{} // field names, for big bodies
 }
 
 type parser struct {
-	toks  []token
-	pos   int
+	lx    lexer
+	ahead []token // lookahead window: ahead[head] is the current token
+	head  int
+	prev  token          // the token consumed last
 	order meta.ByteOrder // the trace's byte order, for "native"
 	tr    *meta.Trace
 
@@ -94,14 +97,15 @@ func Parse(text []byte) (*meta.Trace, error) {
 	if err := checkHeader(src); err != nil {
 		return nil, err
 	}
-	toks, err := lex(src)
-	if err != nil {
-		return nil, err
-	}
-	p := &parser{toks: toks, tr: &meta.Trace{Major: 1, Minor: 8}}
-	p.order, p.traceOrder = prescanByteOrder(toks)
+	p := &parser{lx: lexer{src: src, line: 1}, tr: &meta.Trace{Major: 1, Minor: 8}}
+	p.order, p.traceOrder = prescanByteOrder(src)
 	p.tr.ByteOrder = p.order
-	if err := p.parseTop(); err != nil {
+	err := p.parseTop()
+	if p.lx.err != nil {
+		// The parser stopped on the tEOF that stands for the lexer's error.
+		return nil, p.lx.err
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := p.finish(); err != nil {
@@ -133,89 +137,111 @@ func checkHeader(src string) error {
 }
 
 // prescanByteOrder finds `trace { ... byte_order = X; ... }` so that
-// types declared before the trace block can resolve `native`.
-func prescanByteOrder(toks []token) (meta.ByteOrder, bool) {
+// types declared before the trace block can resolve `native`. It lexes
+// only up to the end of the first top-level trace block, near the top in
+// practice.
+func prescanByteOrder(src string) (meta.ByteOrder, bool) {
+	l := &lexer{src: src, line: 1}
 	depth := 0
-	for i := 0; i+1 < len(toks); i++ {
-		t := toks[i]
-		if t.kind == tPunct {
-			switch t.str {
-			case "{":
-				depth++
-			case "}":
-				depth--
+	inTrace := false
+	var prev, t token
+	// window holds the last three tokens at depth 1 of the trace block.
+	var w [3]token
+	for {
+		prev, t = t, l.next()
+		if t.kind == tEOF {
+			return meta.LittleEndian, false
+		}
+		if t.kind == tPunct && t.str == "{" {
+			if depth == 0 && prev.kind == tIdent && prev.str == "trace" {
+				inTrace = true
+			}
+			depth++
+			continue
+		}
+		if t.kind == tPunct && t.str == "}" {
+			depth--
+			if depth <= 0 && inTrace {
+				return meta.LittleEndian, false
 			}
 			continue
 		}
-		if depth != 0 || t.kind != tIdent || t.str != "trace" || toks[i+1].str != "{" || toks[i+1].kind != tPunct {
+		if !inTrace || depth != 1 {
 			continue
 		}
-		d := 0
-		for j := i + 1; j+3 < len(toks); j++ {
-			u := toks[j]
-			if u.kind == tPunct && u.str == "{" {
-				d++
-			} else if u.kind == tPunct && u.str == "}" {
-				d--
-				if d == 0 {
-					break
-				}
-			} else if d == 1 && u.kind == tIdent && u.str == "byte_order" && toks[j+1].str == "=" && toks[j+2].kind == tIdent {
-				switch toks[j+2].str {
-				case "be", "network":
-					return meta.BigEndian, true
-				case "le":
-					return meta.LittleEndian, true
-				}
+		w[0], w[1], w[2] = w[1], w[2], t
+		if w[0].kind == tIdent && w[0].str == "byte_order" && w[1].kind == tPunct && w[1].str == "=" && w[2].kind == tIdent {
+			switch w[2].str {
+			case "be", "network":
+				return meta.BigEndian, true
+			case "le":
+				return meta.LittleEndian, true
 			}
+			return meta.LittleEndian, false
 		}
-		return meta.LittleEndian, false
 	}
-	return meta.LittleEndian, false
 }
 
-func (p *parser) peek() token { return p.toks[p.pos] }
+// peekN returns the token n places after the current one.
 func (p *parser) peekN(n int) token {
-	if p.pos+n < len(p.toks) {
-		return p.toks[p.pos+n]
+	for len(p.ahead)-p.head <= n {
+		if len(p.ahead) > p.head && p.ahead[len(p.ahead)-1].kind == tEOF {
+			return p.ahead[len(p.ahead)-1]
+		}
+		p.ahead = append(p.ahead, p.lx.next())
 	}
-	return p.toks[len(p.toks)-1]
+	return p.ahead[p.head+n]
 }
+
+func (p *parser) peek() token { return p.peekN(0) }
+
 func (p *parser) next() token {
-	t := p.toks[p.pos]
+	t := p.peekN(0)
 	if t.kind != tEOF {
-		p.pos++
+		p.prev = t
+		p.head++
+		if p.head == len(p.ahead) {
+			p.ahead, p.head = p.ahead[:0], 0
+		}
 	}
 	return t
 }
 
 func (p *parser) isPunct(s string) bool {
-	t := p.toks[p.pos]
+	t := p.peek()
 	return t.kind == tPunct && t.str == s
 }
 
 func (p *parser) isIdent(s string) bool {
-	t := p.toks[p.pos]
+	t := p.peek()
 	return t.kind == tIdent && t.str == s
 }
 
 func (p *parser) accept(s string) bool {
 	if p.isPunct(s) {
-		p.pos++
+		p.next()
 		return true
 	}
 	return false
 }
 
-func (p *parser) expect(s, after string) error {
+// expect consumes the punctuator s. The error says what s should follow:
+// the words of after, the last one quoted when there are several
+// (p.expect(";", "field", name) -> `expected ";" after field "x"`). The
+// message is only built on error: this runs for every token.
+func (p *parser) expect(s string, after ...string) error {
 	if p.accept(s) {
 		return nil
 	}
 	t := p.peek()
-	if after != "" {
-		return errorf(int(t.line), "expected %q %s, found %s", s, after, t)
+	switch len(after) {
+	case 0:
+		return errorf(int(t.line), "expected %q, found %s", s, t)
+	case 1:
+		return errorf(int(t.line), "expected %q after %s, found %s", s, after[0], t)
 	}
-	return errorf(int(t.line), "expected %q, found %s", s, t)
+	n := len(after) - 1
+	return errorf(int(t.line), "expected %q after %s %q, found %s", s, strings.Join(after[:n], " "), after[n], t)
 }
 
 func (p *parser) errAt(t token, format string, args ...any) error {
@@ -278,7 +304,7 @@ func (p *parser) parseTop() error {
 // `lhs := type;`. Type declarations are allowed inside when sc is not nil.
 func (p *parser) block(what string, sc *scope, entry func(lhs string, lt token, sc *scope) error) error {
 	p.next() // the block keyword
-	if err := p.expect("{", "after "+what); err != nil {
+	if err := p.expect("{", what); err != nil {
 		return err
 	}
 	for !p.isPunct("}") {
@@ -299,28 +325,29 @@ func (p *parser) block(what string, sc *scope, entry func(lhs string, lt token, 
 		if err := entry(lhs, t, sc); err != nil {
 			return err
 		}
-		if err := p.expect(";", fmt.Sprintf("after %s attribute %q", what, lhs)); err != nil {
+		if err := p.expect(";", what, "attribute", lhs); err != nil {
 			return err
 		}
 	}
 	p.next()
-	return p.expect(";", "after "+what+" block")
+	return p.expect(";", what, "block")
 }
 
 // isAssignment reports whether the tokens from the current one are
 // `a.b.c =` or `a.b.c :=`.
 func (p *parser) isAssignment() bool {
-	i := p.pos
+	i := 0
 	for {
-		if p.toks[i].kind != tIdent {
+		if p.peekN(i).kind != tIdent {
 			return false
 		}
 		i++
-		if p.toks[i].kind == tPunct && p.toks[i].str == "." {
+		if t := p.peekN(i); t.kind == tPunct && t.str == "." {
 			i++
 			continue
 		}
-		return p.toks[i].kind == tPunct && (p.toks[i].str == "=" || p.toks[i].str == ":=")
+		t := p.peekN(i)
+		return t.kind == tPunct && (t.str == "=" || t.str == ":=")
 	}
 }
 
@@ -365,7 +392,7 @@ func (v value) String() string {
 }
 
 func (p *parser) parseValue() (value, error) {
-	if err := p.expect("=", ""); err != nil {
+	if err := p.expect("="); err != nil {
 		return value{}, err
 	}
 	t := p.peek()
@@ -777,15 +804,17 @@ func (p *parser) finish() error {
 	if len(p.streams) == 0 && len(p.events) > 0 {
 		p.streams = append(p.streams, &streamDecl{s: &meta.Stream{}})
 	}
-	for i, sd := range p.streams {
+	ids := make(map[uint64]struct{}, len(p.streams))
+	byID := make(map[uint64]*meta.Stream, len(p.streams))
+	for _, sd := range p.streams {
 		if !sd.hasID && len(p.streams) > 1 {
 			return errorf(sd.line, "stream without an id while the trace has %d streams", len(p.streams))
 		}
-		for _, o := range p.streams[:i] {
-			if o.s.ID == sd.s.ID {
-				return errorf(sd.line, "stream id %d declared twice", sd.s.ID)
-			}
+		if _, dup := ids[sd.s.ID]; dup {
+			return errorf(sd.line, "stream id %d declared twice", sd.s.ID)
 		}
+		ids[sd.s.ID] = struct{}{}
+		byID[sd.s.ID] = sd.s
 		tr.Streams = append(tr.Streams, sd.s)
 		name := clockOf(sd.s.EventHeader)
 		if name == "" {
@@ -798,10 +827,12 @@ func (p *parser) finish() error {
 			}
 		}
 	}
+	type idKey struct{ stream, event uint64 }
+	seen := make(map[idKey]*meta.Event, len(p.events))
 	for _, ed := range p.events {
 		var s *meta.Stream
 		if ed.hasStreamID {
-			s = tr.Stream(ed.e.StreamID)
+			s = byID[ed.e.StreamID]
 			if s == nil {
 				return errorf(ed.line, "event %q: stream_id %d is not declared", ed.e.Name, ed.e.StreamID)
 			}
@@ -812,11 +843,11 @@ func (p *parser) finish() error {
 			s = tr.Streams[0]
 			ed.e.StreamID = s.ID
 		}
-		for _, o := range s.Events {
-			if o.ID == ed.e.ID {
-				return errorf(ed.line, "event %q: id %d of stream %d is already used by event %q", ed.e.Name, ed.e.ID, s.ID, o.Name)
-			}
+		k := idKey{s.ID, ed.e.ID}
+		if o, ok := seen[k]; ok {
+			return errorf(ed.line, "event %q: id %d of stream %d is already used by event %q", ed.e.Name, ed.e.ID, s.ID, o.Name)
 		}
+		seen[k] = ed.e
 		s.Events = append(s.Events, ed.e)
 	}
 	// babeltrace2 takes the origin of an absolute clock, and of every

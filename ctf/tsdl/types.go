@@ -50,7 +50,7 @@ func (p *parser) parseDeclaration(sc *scope, fields *[]meta.Field) error {
 	// declared without its ";" followed by another declaration is accepted
 	// (ctf-testsuite struct-inner-struct).
 	for (base.Kind == meta.KindStruct || base.Kind == meta.KindVariant || base.Kind == meta.KindEnum) &&
-		p.toks[p.pos-1].kind == tPunct && p.toks[p.pos-1].str == "}" &&
+		p.prev.kind == tPunct && p.prev.str == "}" &&
 		(p.isIdent("struct") || p.isIdent("variant") || p.isIdent("enum")) {
 		if base, err = p.typeSpec(sc); err != nil {
 			return err
@@ -71,17 +71,39 @@ func (p *parser) parseDeclaration(sc *scope, fields *[]meta.Field) error {
 		if c.Kind == meta.KindVariant && len(c.Selector.Path) == 0 {
 			return p.errAt(nt, "variant field %q has no tag", name)
 		}
-		for _, f := range *fields {
-			if f.Name == name {
-				return p.errAt(nt, "field %q declared twice", name)
-			}
+		if p.declaredField(fields, name) {
+			return p.errAt(nt, "field %q declared twice", name)
 		}
 		*fields = append(*fields, meta.Field{Name: name, Class: c})
 		if p.accept(",") {
 			continue
 		}
-		return p.expect(";", fmt.Sprintf("after field %q", name))
+		return p.expect(";", "field", name)
 	}
+}
+
+// declaredField reports whether name is already a field of the body being
+// parsed; big bodies use a map so hostile metadata stays linear.
+func (p *parser) declaredField(fields *[]meta.Field, name string) bool {
+	fr := &p.frames[len(p.frames)-1]
+	if fr.names != nil {
+		_, ok := fr.names[name]
+		fr.names[name] = struct{}{}
+		return ok
+	}
+	for _, f := range *fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	if len(*fields) >= 32 {
+		fr.names = make(map[string]struct{}, 64)
+		for _, f := range *fields {
+			fr.names[f.Name] = struct{}{}
+		}
+		fr.names[name] = struct{}{}
+	}
+	return false
 }
 
 // parseTypealias: typealias TYPE [dims] := NAME [dims];
@@ -95,7 +117,7 @@ func (p *parser) parseTypealias(sc *scope) error {
 	if err != nil {
 		return err
 	}
-	if err := p.expect(":=", "in typealias"); err != nil {
+	if err := p.expect(":=", "typealias type"); err != nil {
 		return err
 	}
 	t := p.peek()
@@ -120,7 +142,7 @@ func (p *parser) parseTypealias(sc *scope) error {
 	if err := sc.declare("t "+strings.Join(words, " "), c, t); err != nil {
 		return err
 	}
-	return p.expect(";", "after typealias")
+	return p.expect(";", "typealias")
 }
 
 // abstractDims applies `[N]` suffixes of an abstract declarator.
@@ -149,7 +171,7 @@ func (p *parser) parseTypedef(sc *scope) error {
 		if p.accept(",") {
 			continue
 		}
-		return p.expect(";", fmt.Sprintf("after typedef %q", name))
+		return p.expect(";", "typedef", name)
 	}
 }
 
@@ -214,7 +236,7 @@ func (p *parser) dims(sc *scope, elem *meta.Class) (*meta.Class, error) {
 		default:
 			return nil, p.errAt(t, "expected an array length or a sequence length field, found %s", t)
 		}
-		if err := p.expect("]", "after array length"); err != nil {
+		if err := p.expect("]", "array length"); err != nil {
 			return nil, err
 		}
 		ds = append(ds, d)
@@ -380,7 +402,7 @@ func (p *parser) typeSpec(sc *scope) (*meta.Class, error) {
 // attrs parses `{ name = value; ... }` for integer, floating_point and
 // string, calling set for each attribute.
 func (p *parser) attrs(what string, set func(name string, nt token, v value) error) error {
-	if err := p.expect("{", "after "+what); err != nil {
+	if err := p.expect("{", what); err != nil {
 		return err
 	}
 	for !p.accept("}") {
@@ -402,7 +424,7 @@ func (p *parser) attrs(what string, set func(name string, nt token, v value) err
 		if err := set(name, nt, v); err != nil {
 			return err
 		}
-		if err := p.expect(";", fmt.Sprintf("after %s attribute %q", what, name)); err != nil {
+		if err := p.expect(";", what, "attribute", name); err != nil {
 			return err
 		}
 	}
@@ -679,7 +701,7 @@ func (p *parser) structAlign(c *meta.Class) error {
 		return nil
 	}
 	p.next()
-	if err := p.expect("(", "after align"); err != nil {
+	if err := p.expect("(", "align"); err != nil {
 		return err
 	}
 	t := p.peek()
@@ -693,7 +715,7 @@ func (p *parser) structAlign(c *meta.Class) error {
 	if int(t.val) > c.Align {
 		c.Align = int(t.val)
 	}
-	return p.expect(")", "after align value")
+	return p.expect(")", "align value")
 }
 
 func (p *parser) parseVariant(sc *scope, kw token) (*meta.Class, error) {
@@ -717,7 +739,7 @@ func (p *parser) parseVariant(sc *scope, kw token) (*meta.Class, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.expect(">", "after variant tag"); err != nil {
+		if err := p.expect(">", "variant tag"); err != nil {
 			return nil, err
 		}
 		tag, hasTag = parseRef(path), true
@@ -946,7 +968,7 @@ func (p *parser) enumBody(c *meta.Class) error {
 			c.Mappings = append(c.Mappings, meta.Mapping{Label: label, Ranges: []meta.Range{r}})
 		}
 		if !p.accept(",") {
-			if err := p.expect("}", fmt.Sprintf("after enum label %q", label)); err != nil {
+			if err := p.expect("}", "enum label", label); err != nil {
 				return err
 			}
 			break
