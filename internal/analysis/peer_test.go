@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/tracetop/tracetop/ctf"
@@ -214,8 +213,34 @@ func TestCPUTopAgainstLttngAnalyses(t *testing.T) {
 	}
 }
 
-// TestIOTopAgainstLttngAnalyses: bytes read and written per process
-// through syscalls equal lttng-iousagetop's.
+// splitIO is a state.Observer counting, per thread, the bytes of
+// splice/sendfile apart from those of the other read/write syscalls.
+type splitIO struct {
+	state.NopObserver
+	begin, end int64
+	rw, splice map[int64]*[2]uint64
+}
+
+func (o *splitIO) IO(t *state.Thread, fd int32, f *state.File, dir state.IODir, n uint64, at int64) {
+	if at < o.begin || at > o.end {
+		return
+	}
+	m := o.rw
+	switch t.Syscall.Name {
+	case "splice", "sendfile", "sendfile64":
+		m = o.splice
+	}
+	c := m[int64(t.TID)]
+	if c == nil {
+		c = new([2]uint64)
+		m[int64(t.TID)] = c
+	}
+	c[dir] += n
+}
+
+// TestIOTopAgainstLttngAnalyses: bytes read and written per thread and
+// per process through syscalls equal lttng-iousagetop's, but for one bug
+// of lttng-analyses 0.6.1 explained below.
 func TestIOTopAgainstLttngAnalyses(t *testing.T) {
 	traces := testenv.SharedDir(t, "traces")
 	for _, tc := range peerTraces {
@@ -225,67 +250,125 @@ func TestIOTopAgainstLttngAnalyses(t *testing.T) {
 			if tc.noIntersection {
 				extra = append(extra, "--no-intersection")
 			}
+			cres := runPeer(t, "lttng-cputop-mi", dir, extra...)
+			begin, end, _, _ := peerTable(cres, func(class, _ string) bool { return class == "per-process" })
+			if tc.path == "tracevizlab/wget-k/trace" {
+				// lttng-iousagetop 0.6.1 crashes on it: "Cannot run
+				// analysis: 'NoneType' object has no attribute
+				// 'filename'" (a connect on an fd it never saw opened).
+				t.Skip("lttng-iousagetop crashes on this trace")
+			}
 			res := runPeer(t, "lttng-iousagetop-mi", dir, extra...)
-			begin, end, reads, ok := peerTable(res, func(_, title string) bool {
+			_, _, reads, ok := peerTable(res, func(_, title string) bool {
 				return title == "Per-process top I/O operations [read]"
 			})
 			_, _, writes, _ := peerTable(res, func(_, title string) bool {
 				return title == "Per-process top I/O operations [written]"
 			})
-			if !ok {
-				t.Skip("lttng-iousagetop gave no per-process table")
-			}
-			if begin == 0 {
-				// iousagetop has no time range in its tables: take
-				// lttng-cputop's (same intersection rules).
-				cres := runPeer(t, "lttng-cputop-mi", dir, extra...)
-				begin, end, _, _ = peerTable(cres, func(class, _ string) bool { return class == "per-process" })
-			}
 			f := whole(t, dir, begin, end)
-			type rw struct{ r, w uint64 }
-			peer := map[int64]*rw{}
-			get := func(pid int64) *rw {
-				if peer[pid] == nil {
-					peer[pid] = &rw{}
+			if !ok {
+				// No syscall in the trace (sched events only): nothing to
+				// compare but our zero.
+				if f.Read+f.Written != 0 {
+					t.Errorf("lttng-iousagetop has no I/O table, we count %d bytes", f.Read+f.Written)
 				}
-				return peer[pid]
+				return
 			}
-			ourTID := map[int64]rw{}
+
+			// The same window through an observer that tells splice and
+			// sendfile bytes apart.
+			split := &splitIO{begin: begin, end: end, rw: map[int64]*[2]uint64{}, splice: map[int64]*[2]uint64{}}
+			src, err := ctf.Open([]string{dir}, ctf.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := state.New()
+			m.SetObserver(split)
+			var ev ctf.Event
+			for src.Read(&ev) == nil {
+				m.Apply(&ev)
+			}
+			src.Close()
+
+			ourTID := map[int64][2]uint64{}
+			tidPID := map[int64]int64{}
 			for _, th := range f.Threads {
-				ourTID[int64(th.TID)] = rw{th.Read, th.Written}
-			}
-			for _, r := range reads {
-				get(r.pid).r += uint64(r.vals[0])
-				if got := ourTID[r.tid].r; got != uint64(r.vals[0]) {
-					t.Errorf("tid %d (%s) read %d bytes, lttng-iousagetop %d", r.tid, r.name, got, uint64(r.vals[0]))
+				ourTID[int64(th.TID)] = [2]uint64{th.Read, th.Written}
+				pid := int64(th.PID)
+				if pid == 0 {
+					pid = int64(th.TID)
+				}
+				tidPID[int64(th.TID)] = pid
+				// The figures count every byte returned.
+				var sum [2]uint64
+				if c := split.rw[int64(th.TID)]; c != nil {
+					sum[0], sum[1] = c[0], c[1]
+				}
+				if c := split.splice[int64(th.TID)]; c != nil {
+					sum[0] += c[0]
+					sum[1] += c[1]
+				}
+				if sum != ourTID[int64(th.TID)] {
+					t.Errorf("tid %d: figures %v, observer %v", th.TID, ourTID[int64(th.TID)], sum)
 				}
 			}
-			for _, r := range writes {
-				get(r.pid).w += uint64(r.vals[0])
-				if got := ourTID[r.tid].w; got != uint64(r.vals[0]) {
-					t.Errorf("tid %d (%s) wrote %d bytes, lttng-iousagetop %d", r.tid, r.name, got, uint64(r.vals[0]))
+			// lttng-analyses 0.6.1 never counts splice nor sendfile64:
+			// linuxautomaton/io.py _process_syscall_entry tracks only
+			// names of READ_SYSCALLS or WRITE_SYSCALLS, and these two are
+			// in READ_WRITE_SYSCALLS, so their exit finds no request. In
+			// tracevizlab/simple-kernel, "syscall_entry_splice: { cpu_id =
+			// 2 }, { fd_in = 40, ..., fd_out = 43, ..., len = 4096 }" at
+			// 16:53:43.493522587 by lttng-consumerd (tid 7004) returns
+			// "ret = 4096" at .493526199: 4096 bytes moved, which
+			// lttng-iousagetop shows as 0. We compare with the peer
+			// without those bytes.
+			peerTID := map[int64]*[2]uint64{}
+			add := func(rows []peerRow, dir int) {
+				for _, r := range rows {
+					if peerTID[r.tid] == nil {
+						peerTID[r.tid] = new([2]uint64)
+					}
+					peerTID[r.tid][dir] += uint64(r.vals[0])
 				}
 			}
-			ours := map[int64]rw{}
-			for _, p := range f.Processes {
-				ours[int64(p.PID)] = rw{p.Read, p.Written}
-			}
-			var pids []int64
-			for pid := range peer {
-				pids = append(pids, pid)
-			}
-			sort.Slice(pids, func(i, j int) bool { return pids[i] < pids[j] })
+			add(reads, 0)
+			add(writes, 1)
+			peerPID := map[int64]*[2]uint64{}
+			ourPID := map[int64]*[2]uint64{}
 			var total uint64
-			for _, pid := range pids {
-				want := *peer[pid]
-				total += want.r + want.w
-				if got := ours[pid]; got != want {
-					t.Errorf("pid %d: read %d written %d, lttng-iousagetop read %d written %d", pid, got.r, got.w, want.r, want.w)
+			for tid, want := range peerTID {
+				var got [2]uint64
+				if c := split.rw[tid]; c != nil {
+					got = *c
+				}
+				if got != *want {
+					t.Errorf("tid %d read/written %v bytes (without splice), lttng-iousagetop %v", tid, got, *want)
+				}
+				pid := tidPID[tid]
+				if peerPID[pid] == nil {
+					peerPID[pid], ourPID[pid] = new([2]uint64), new([2]uint64)
+				}
+				peerPID[pid][0] += want[0]
+				peerPID[pid][1] += want[1]
+				total += want[0] + want[1]
+			}
+			for tid, c := range split.rw {
+				pid := tidPID[tid]
+				if ourPID[pid] == nil {
+					if c[0]+c[1] > 0 {
+						t.Errorf("pid %d (tid %d) moved %v bytes, absent from lttng-iousagetop", pid, tid, *c)
+					}
+					continue
+				}
+				ourPID[pid][0] += c[0]
+				ourPID[pid][1] += c[1]
+			}
+			for pid, want := range peerPID {
+				if *ourPID[pid] != *want {
+					t.Errorf("pid %d read/written %v, lttng-iousagetop %v", pid, *ourPID[pid], *want)
 				}
 			}
-			t.Logf("%d processes compared, %d bytes", len(pids), total)
+			t.Logf("%d threads, %d processes compared, %d bytes", len(peerTID), len(peerPID), total)
 		})
 	}
 }
-
-var _ state.TID
