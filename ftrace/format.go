@@ -177,8 +177,8 @@ func parseField(s string) (Field, error) {
 	ctype := strings.TrimSpace(d[:i+1])
 	fd.Type = ctype + arr
 	fd.Common = strings.HasPrefix(fd.Name, "common_")
-	isChar := strings.HasSuffix(strings.TrimPrefix(strings.TrimPrefix(ctype, "__data_loc "), "__rel_loc "), "char") ||
-		strings.HasSuffix(ctype, "char")
+	base := strings.TrimSpace(strings.TrimSuffix(ctype, "[]"))
+	isChar := strings.HasSuffix(base, "char") && !strings.Contains(base, "*")
 	switch {
 	case strings.HasPrefix(ctype, "__data_loc"), strings.HasPrefix(ctype, "__rel_loc"):
 		fd.Kind = FieldDataLoc
