@@ -66,9 +66,9 @@ func newCreateCmd() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			now := time.Now()
-			name := session.AutoName(now)
+			name, auto := session.AutoName(now), true
 			if len(args) == 1 {
-				name = args[0]
+				name, auto = args[0], false
 			}
 			out := o.output
 			if out == "" {
@@ -77,6 +77,9 @@ func newCreateCmd() *cobra.Command {
 					return fmt.Errorf("no home folder for the default output (%v): use -o DIR", err)
 				}
 				out = session.DefaultOutput(home, name, now)
+				if auto { // lttng does not repeat the date of an auto- name
+					out = filepath.Join(home, "lttng-traces", name)
+				}
 			} else if abs, err := filepath.Abs(out); err == nil {
 				out = abs
 			}
@@ -96,7 +99,7 @@ func newCreateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "trace folder (the kernel trace goes to DIR/kernel)")
 	cmd.Flags().StringVar(&o.live, "live", "", "live session, with a live timer of USEC microseconds (default 1000000)")
-	cmd.Flags().Lookup("live").NoOptDefVal = ""
+	cmd.Flags().Lookup("live").NoOptDefVal = "1000000"
 	cmd.Flags().StringVarP(&o.url, "set-url", "U", "", "stream to a relay: net://HOST[:CTRL_PORT[:DATA_PORT]]")
 	return cmd
 }

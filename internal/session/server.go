@@ -277,7 +277,11 @@ func (s *Server) create(req *Request) (string, string, error) {
 			us = 1000000
 		}
 		fmt.Fprintf(&b, "Live session %s created.\n", name)
-		fmt.Fprintf(&b, "Traces will be output to %s\n", out)
+		if a.URL != "" {
+			fmt.Fprintf(&b, "Traces will be streamed to %s (streaming is not available yet: written to %s)\n", a.URL, out)
+		} else {
+			fmt.Fprintf(&b, "Traces will be output to %s\n", out)
+		}
 		fmt.Fprintf(&b, "Live timer interval set to %d us\n", us)
 	default:
 		fmt.Fprintf(&b, "Session %s created.\n", name)
