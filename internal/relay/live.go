@@ -47,6 +47,8 @@ func (v *vstream) close() {
 	v.idxF, v.dataF, v.metaF = nil, nil, nil
 }
 
+var debugViewer = os.Getenv("TRACETOP_RELAY_DEBUG") != ""
+
 // maxPacketRead bounds one GET_PACKET or GET_METADATA reply.
 const maxPacketRead = 64 << 20
 
@@ -94,6 +96,9 @@ func (s *Server) serveLive(c net.Conn) {
 		var data []byte
 		var err error
 		out, data, err = s.viewer(v, h.Cmd, payload[:n], out[:0])
+		if debugViewer {
+			s.logf("viewer %s: %v %x -> %x", v.peer, h.Cmd, payload[:n], out)
+		}
 		if len(out) > 0 {
 			bufs := net.Buffers{out}
 			if len(data) > 0 {
