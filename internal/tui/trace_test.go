@@ -115,3 +115,18 @@ func TestWgetReplay(t *testing.T) {
 	d.keys("enter", "f4", "home")
 	d.checkScreen("wget-k-iotop")
 }
+
+// TestWgetDefaultScreen is the screen of the README: wget-k replayed with
+// 10 ms intervals, 40 ms after its start.
+func TestWgetDefaultScreen(t *testing.T) {
+	dir := traceDir(t, "tracevizlab/wget-k")
+	s := openTrace(t, dir, AnalysisOptions{Interval: 10 * time.Millisecond})
+	d := newDriver(t, s, Options{Interval: 10 * time.Millisecond})
+	d.wait(40 * time.Millisecond)
+	got := d.checkScreen("wget-k-default")
+	// The README's screenshot is this golden.
+	golden(t, filepath.Join(testenv.RepoRoot(t), "docs", "screenshot.txt"), got)
+	if !strings.Contains(got, "REPLAY ×1") {
+		t.Errorf("not replaying:\n%s", got)
+	}
+}
