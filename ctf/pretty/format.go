@@ -77,14 +77,26 @@ func appendPadded(b []byte, v uint64, width int) []byte {
 	return append(b, tmp[i:]...)
 }
 
-// appendNano appends a 9-digit nanosecond count.
-func appendNano(b []byte, ns uint64) []byte {
-	var tmp [9]byte
-	for i := 8; i >= 0; i-- {
-		tmp[i] = byte('0' + ns%10)
-		ns /= 10
+// digits2 holds "00" to "99".
+var digits2 = func() (t [200]byte) {
+	for i := 0; i < 100; i++ {
+		t[2*i], t[2*i+1] = byte('0'+i/10), byte('0'+i%10)
 	}
-	return append(b, tmp[:]...)
+	return
+}()
+
+// appendNano appends a 9-digit nanosecond count (ns < 1e9).
+func appendNano(b []byte, ns uint64) []byte {
+	n := len(b)
+	b = append(b, "000000000"...)
+	d := b[n : n+9 : n+9]
+	for i := 7; i >= 1; i -= 2 {
+		q := ns % 100
+		ns /= 100
+		d[i], d[i+1] = digits2[2*q], digits2[2*q+1]
+	}
+	d[0] = byte('0' + ns%10)
+	return b
 }
 
 // appendFloat formats like C's printf("%g").

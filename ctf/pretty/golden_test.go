@@ -304,3 +304,26 @@ func TestOptionsMatchPeer(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkView prints a whole trace (TRACETOP_BENCH_TRACE, for example
+// the unpacked ../shared/bench/ust-libc-big) to nowhere; bench/view.sh
+// compares the same with babeltrace2.
+func BenchmarkView(b *testing.B) {
+	trace := os.Getenv("TRACETOP_BENCH_TRACE")
+	if trace == "" {
+		b.Skip("set TRACETOP_BENCH_TRACE to a trace folder")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		src, err := ctf.Open([]string{trace}, ctf.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		o := pretty.DefaultOptions()
+		o.Location = time.UTC
+		if err := pretty.Run(src, io.Discard, o, pretty.Range{}); err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+	}
+}

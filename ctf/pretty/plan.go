@@ -15,6 +15,7 @@ type node struct {
 	depended bool
 	raw      string // name as in the metadata (for field references)
 	name     string // displayed name
+	sepName  string // ", NAME = ": the separator and name before a member
 	parent   *node
 	kids     []*node // struct members, variant options
 	elem     *node   // array, sequence, optional element
@@ -62,6 +63,7 @@ func build(c *meta.Class, raw string, parent *node, strip bool) *node {
 	if n.base == 0 {
 		n.base = 10
 	}
+	n.sepName = ", " + n.name + " = "
 	switch c.Kind {
 	case meta.KindStruct, meta.KindVariant:
 		n.kids = make([]*node, len(c.Fields))

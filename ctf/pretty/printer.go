@@ -27,6 +27,7 @@ type classPlan struct {
 	trace  *ctf.Trace
 	head   [2][]byte // [0]: at the start of a line, [1]: after a named time
 	scopes [4]*node
+	flat   *flatProg // nil when a printed member is compound
 }
 
 // Printer formats events as babeltrace2's pretty sink. It is not safe for
@@ -53,6 +54,8 @@ type Printer struct {
 	lastCyc    uint64
 	haveCyc    bool
 	negWarned  bool
+	// stopped says printing ended early (--end reached, output closed).
+	stopped bool
 }
 
 // New returns a printer writing to w.
@@ -112,6 +115,7 @@ func (p *Printer) newPlan(ev *ctf.Event) *classPlan {
 	roots[2], roots[3] = ev.Class.Context, ev.Class.Payload
 	strip := t.Meta == nil || t.Meta.Major < 2
 	pl.scopes = compile(roots, strip)
+	pl.flat = p.flatten(pl)
 	return pl
 }
 
@@ -296,6 +300,12 @@ func (p *Printer) event(ev *ctf.Event) {
 	} else {
 		b = append(b, pl.head[1]...)
 	}
+	if pl.flat != nil {
+		if nb, ok := p.flat(b, pl.flat, ev); ok {
+			p.buf = append(nb, '\n')
+			return
+		}
+	}
 	startLine = true
 	for i, n := range pl.scopes {
 		if n == nil || n.hidden {
@@ -408,16 +418,15 @@ func (p *Printer) value(b []byte, n *node, v *ctf.Value, ev *ctf.Event, names bo
 			if k.hidden || i >= int(v.N) {
 				continue
 			}
+			sep := k.sepName
+			if !names {
+				sep = ", "
+			}
 			if first {
-				b = append(b, ' ')
+				sep = sep[1:]
 				first = false
-			} else {
-				b = append(b, ", "...)
 			}
-			if names {
-				b = append(b, k.name...)
-				b = append(b, " = "...)
-			}
+			b = append(b, sep...)
 			b = p.value(b, k, &ev.Values[int(v.Start)+i], ev, names)
 		}
 		return append(b, " }"...)

@@ -20,57 +20,117 @@ type Range struct {
 // Run prints every message of src, then flushes. A read error ends the
 // run after everything before it was printed; it is returned. A closed
 // output (EPIPE, `| head`) ends the run without error.
+//
+// Decoding and printing run in two goroutines, handing batches of events
+// over (the events of a batch are read in place, nothing is copied), so a
+// trace is printed in about the time the slower of the two takes.
 func Run(src ctf.Source, w io.Writer, o Options, r Range) error {
 	p := New(w, o)
 	for _, t := range src.Traces() {
 		p.MetadataWarnings(t)
 	}
+	const nBatches, batchLen = 4, 256
+	free := make(chan *batch, nBatches)
+	full := make(chan *batch, nBatches)
+	quit := make(chan struct{})
+	for range nBatches {
+		free <- &batch{evs: make([]ctf.Event, batchLen)}
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- printBatches(p, o, r, full, free, quit)
+	}()
+
+	var rerr error
+read:
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-quit:
+			break read
+		}
+		b.n = 0
+		for b.n < len(b.evs) {
+			err := src.Read(&b.evs[b.n])
+			if err != nil {
+				if err != io.EOF {
+					rerr = err
+				}
+				full <- b
+				break read
+			}
+			b.n++
+		}
+		full <- b
+	}
+	close(full)
+	perr := <-done
+	if perr != nil {
+		return perr
+	}
+	if rerr != nil && p.stopped {
+		return nil
+	}
+	return rerr
+}
+
+type batch struct {
+	evs []ctf.Event
+	n   int
+}
+
+// printBatches prints the events of full batches and gives them back.
+func printBatches(p *Printer, o Options, r Range, full <-chan *batch, free chan<- *batch, quit chan struct{}) error {
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	resolved := !r.Begin.Set && !r.End.Set
-	var ev ctf.Event
-	for {
-		err := src.Read(&ev)
-		if err == io.EOF {
-			break
+	var err error
+	for b := range full {
+		for i := 0; i < b.n && err == nil && !p.stopped; i++ {
+			ev := &b.evs[i]
+			if !resolved && ev.HasTime {
+				first := ev.NS
+				if ev.Kind != ctf.KindEvent && ev.HasBounds {
+					first = ev.BeginNS
+				}
+				if r.Begin.Set {
+					lo = r.Begin.NS(first, o.location())
+				}
+				if r.End.Set {
+					hi = r.End.NS(first, o.location())
+				}
+				resolved = true
+			}
+			switch ev.Kind {
+			case ctf.KindEvent:
+				if ev.HasTime && ev.NS < lo {
+					continue
+				}
+				if ev.HasTime && ev.NS > hi {
+					p.stopped = true
+					continue
+				}
+			default:
+				if ev.HasBounds && (ev.EndNS < lo || ev.BeginNS > hi) {
+					continue
+				}
+			}
+			if perr := p.Print(ev); perr != nil {
+				if isPipe(perr) {
+					p.stopped = true
+				} else {
+					err = perr
+				}
+			}
 		}
-		if err != nil {
-			if ferr := p.Flush(); isPipe(ferr) {
-				return nil
-			}
-			return err
+		if (err != nil || p.stopped) && quit != nil {
+			close(quit)
+			quit = nil
 		}
-		if !resolved && ev.HasTime {
-			first := ev.NS
-			if ev.Kind != ctf.KindEvent && ev.HasBounds {
-				first = ev.BeginNS
-			}
-			if r.Begin.Set {
-				lo = r.Begin.NS(first, o.location())
-			}
-			if r.End.Set {
-				hi = r.End.NS(first, o.location())
-			}
-			resolved = true
-		}
-		switch ev.Kind {
-		case ctf.KindEvent:
-			if ev.HasTime && ev.NS < lo {
-				continue
-			}
-			if ev.HasTime && ev.NS > hi {
-				return finish(p)
-			}
-		default:
-			if ev.HasBounds && (ev.EndNS < lo || ev.BeginNS > hi) {
-				continue
-			}
-		}
-		if err := p.Print(&ev); err != nil {
-			if isPipe(err) {
-				return nil
-			}
-			return err
-		}
+		free <- b
+	}
+	if err != nil {
+		return err
 	}
 	return finish(p)
 }
