@@ -29,6 +29,7 @@ type fileKey struct {
 // acc accumulates the window [begin, end[ as a state.Observer.
 type acc struct {
 	begin, end        int64
+	incl              bool // the last window of a finished trace counts its end (its last event)
 	threads           map[state.TID]*threadAcc
 	cpus              []CPUFigures
 	disks             map[uint32]*DiskFigures
@@ -73,7 +74,7 @@ func (a *acc) clip(from, to int64) int64 {
 	return to - from
 }
 
-func (a *acc) in(at int64) bool { return at >= a.begin && at < a.end }
+func (a *acc) in(at int64) bool { return at >= a.begin && (at < a.end || a.incl && at == a.end) }
 
 func (a *acc) Ran(t *state.Thread, c state.CPU, from, to int64) {
 	d := a.clip(from, to)
@@ -398,7 +399,10 @@ func (a *acc) figures(m *state.Machine) *Figures {
 			if a.Read+a.Written != b.Read+b.Written {
 				return a.Read+a.Written > b.Read+b.Written
 			}
-			return a.FD < b.FD
+			if a.FD != b.FD {
+				return a.FD < b.FD
+			}
+			return a.Name < b.Name
 		})
 	}
 	for _, pf := range procs {

@@ -220,7 +220,7 @@ func (h *History) finishGrid() {
 	if a == nil || h.last < a.begin {
 		return
 	}
-	a.end = h.last + 1
+	a.end, a.incl = h.last, true
 	h.head.Flush(a.end)
 	h.grid = append(h.grid, a.figures(h.head))
 	h.gridAcc = nil
@@ -327,11 +327,12 @@ func (h *History) window(t1, t2 int64) (*Figures, *state.Machine, error) {
 	if err := r.until(t2); err != nil {
 		return nil, nil, err
 	}
-	end := t2
-	if r.eof && h.eof && end > h.last+1 {
-		end = h.last + 1 // the trace ended: running tasks run until its last event
+	if r.eof && h.eof && t2 > h.last {
+		// The trace ended: running tasks run until its last event, which
+		// the window counts.
+		a.end, a.incl = max(h.last, t1), true
 	}
-	r.m.Flush(end)
+	r.m.Flush(a.end)
 	f := a.figures(r.m)
 	r.m.SetObserver(nil)
 	return f, r.m, nil
@@ -346,9 +347,7 @@ func (h *History) Figures(t1, t2 int64) (*Figures, error) {
 			return g, nil
 		}
 	}
-	if t2 == math.MaxInt64 {
-		t2 = h.last + 1
-	}
+
 	f, _, err := h.window(t1, t2)
 	return f, err
 }
@@ -483,8 +482,8 @@ func Intervals(src ctf.Source, w Window, fn func(*Figures) error) error {
 	}
 	if a.end > last {
 		// The trace ended: as lttng-analyses, the window ends at the last
-		// event and running tasks are credited until then.
-		a.end = max(last, a.begin)
+		// event (which it counts) and running tasks are credited until then.
+		a.end, a.incl = max(last, a.begin), true
 	}
 	m.Flush(a.end)
 	return fn(a.figures(m))

@@ -225,3 +225,9 @@ func (NopObserver) Exec(*Thread, *Process, int64)                  {}
 func (NopObserver) Block(*Thread, uint32, IODir, uint64, int64)    {}
 func (NopObserver) PerfDelta(*Thread, int, uint64, int64)          {}
 func (NopObserver) Lost(uint64, bool, int64)                       {}
+
+// MarshalText writes the status name (JSON output).
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// MarshalText writes the kind name (JSON output).
+func (k FileKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
