@@ -1,0 +1,12 @@
+// Package send streams a recorded LTTng/CTF trace folder to a relay as if
+// it were being recorded: it creates a relay session, announces one stream
+// per data file and per metadata file, and sends every packet with its
+// index, in time order, as fast as possible or at the trace's own pace,
+// with live beacons when the session is live.
+//
+// Packet boundaries come from the trace's index files (index/*.idx).
+//
+//	ctl, data, err := send.ParseURL("net://127.0.0.1")
+//	st, err := send.Trace(ctx, "trace/", send.Options{Control: ctl, Data: data, LiveTimer: time.Second})
+//	fmt.Println(st.Packets, st.Bytes, st.SessionDir)
+package send

@@ -1,0 +1,426 @@
+package send
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracetop/tracetop/ctf/index"
+	"github.com/tracetop/tracetop/internal/relay/client"
+	"github.com/tracetop/tracetop/internal/relay/proto"
+)
+
+// Pace selects how fast packets are sent.
+type Pace int
+
+const (
+	// PaceMax sends as fast as the relay takes them.
+	PaceMax Pace = iota
+	// PaceReal sends each packet when its end time is reached, measured
+	// from the first packet.
+	PaceReal
+)
+
+// ParsePace parses "real" or "max".
+func ParsePace(s string) (Pace, error) {
+	switch s {
+	case "max":
+		return PaceMax, nil
+	case "real":
+		return PaceReal, nil
+	}
+	return 0, fmt.Errorf("unknown pace %q (want real or max)", s)
+}
+
+// Options configures Trace.
+type Options struct {
+	Control, Data string        // relay addresses, host:port
+	SessionName   string        // default: the trace folder's name
+	Hostname      string        // default: this machine's
+	LiveTimer     time.Duration // 0 = not a live session
+	Pace          Pace
+}
+
+// Stats summarises a transfer.
+type Stats struct {
+	Streams    int
+	Packets    int
+	Bytes      int64 // packet bytes sent (without padding)
+	SessionDir string
+}
+
+// ParseURL parses net://HOST[:CTRL[:DATA]] (also net4://, net6://,
+// tcp://HOST:CTRL) into the control and data addresses.
+func ParseURL(s string) (control, data string, err error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	switch scheme {
+	case "net", "net4", "net6", "tcp", "tcp4", "tcp6":
+	default:
+		if !ok {
+			return "", "", fmt.Errorf("relay URL %q: want net://HOST[:CTRL[:DATA]]", s)
+		}
+		return "", "", fmt.Errorf("relay URL %q: scheme %q, want net://", s, scheme)
+	}
+	var host string
+	ctl, dat := "5342", "5343"
+	// net://HOST:CTRL:DATA is not a standard URL; split by hand.
+	if h := rest; h != "" {
+		h, _, _ = strings.Cut(h, "/")
+		host = h
+		if strings.HasPrefix(h, "[") {
+			i := strings.Index(h, "]")
+			if i < 0 {
+				return "", "", fmt.Errorf("relay URL %q: bad IPv6 address", s)
+			}
+			host, h = h[1:i], h[i+1:]
+		} else {
+			host, h, _ = strings.Cut(h, ":")
+			if h != "" {
+				h = ":" + h
+			}
+		}
+		if h != "" {
+			parts := strings.Split(strings.TrimPrefix(h, ":"), ":")
+			if len(parts) > 2 {
+				return "", "", fmt.Errorf("relay URL %q: too many ports", s)
+			}
+			ctl = parts[0]
+			if len(parts) == 2 {
+				dat = parts[1]
+			} else if p, err := strconv.Atoi(ctl); err == nil {
+				dat = strconv.Itoa(p + 1)
+			}
+		}
+	}
+	for _, p := range []string{ctl, dat} {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return "", "", fmt.Errorf("relay URL %q: bad port %q", s, p)
+		}
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("relay URL %q: no host", s)
+	}
+	return net.JoinHostPort(host, ctl), net.JoinHostPort(host, dat), nil
+}
+
+type dataStream struct {
+	path, name string
+	file       *os.File
+	entries    []index.Entry
+	id         proto.StreamID
+	sent       int
+	lastTS     uint64
+	ctfID      uint64
+	freq       uint64
+	beaconDue  bool
+}
+
+type traceDir struct {
+	rel     string
+	meta    []byte
+	metaID  proto.StreamID
+	freq    uint64
+	streams []*dataStream
+}
+
+var freqRE = regexp.MustCompile(`freq\s*=\s*([0-9]+)\s*;`)
+
+// findTraces lists the trace folders (those holding a metadata file).
+func findTraces(dir string) ([]*traceDir, error) {
+	var traces []*traceDir
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || d.Name() != "metadata" {
+			return nil
+		}
+		tdir := filepath.Dir(p)
+		rel, err := filepath.Rel(dir, tdir)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			rel = "trace"
+		}
+		meta, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		t := &traceDir{rel: filepath.ToSlash(rel), meta: meta, freq: 1e9}
+		if m := freqRE.FindSubmatch(meta); m != nil {
+			if f, err := strconv.ParseUint(string(m[1]), 10, 64); err == nil && f > 0 {
+				t.freq = f
+			}
+		}
+		ents, err := os.ReadDir(tdir)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if !e.Type().IsRegular() || e.Name() == "metadata" || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			ip := filepath.Join(tdir, "index", e.Name()+".idx")
+			_, entries, err := index.ReadFile(ip)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%s has no index file %s: packet boundaries need it", filepath.Join(tdir, e.Name()), ip)
+			}
+			if err != nil {
+				return err
+			}
+			t.streams = append(t.streams, &dataStream{path: t.rel, name: e.Name(), entries: entries, freq: t.freq})
+		}
+		traces = append(traces, t)
+		return nil
+	})
+	if err == nil && len(traces) == 0 {
+		err = fmt.Errorf("%s: no trace (no metadata file)", dir)
+	}
+	return traces, err
+}
+
+// Trace streams the trace folder dir to a relay.
+func Trace(ctx context.Context, dir string, o Options) (Stats, error) {
+	var st Stats
+	traces, err := findTraces(dir)
+	if err != nil {
+		return st, err
+	}
+	var all []*dataStream
+	for _, t := range traces {
+		for _, s := range t.streams {
+			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(t.rel), s.name))
+			if err != nil {
+				return st, err
+			}
+			defer f.Close()
+			s.file = f
+			all = append(all, s)
+		}
+	}
+	if o.SessionName == "" {
+		abs, _ := filepath.Abs(dir)
+		o.SessionName = filepath.Base(abs)
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	c, err := client.Dial(ctx, o.Control, o.Data)
+	if err != nil {
+		return st, err
+	}
+	defer c.Close()
+	now := uint64(time.Now().Unix())
+	cs := proto.CreateSession{SessionName: o.SessionName, Hostname: o.Hostname, CreationTime: now,
+		LiveTimer: uint32(o.LiveTimer / time.Microsecond)}
+	rand.Read(cs.SessiondUUID[:])
+	sid, sdir, err := c.CreateSession(cs)
+	if err != nil {
+		return st, err
+	}
+	st.SessionDir = sdir
+	if err := c.CreateTraceChunk(0, now, ""); err != nil {
+		return st, err
+	}
+	var metas []proto.StreamID
+	for _, t := range traces {
+		for _, s := range t.streams {
+			if s.id, err = c.AddStream(s.name, t.rel, 0); err != nil {
+				return st, err
+			}
+			st.Streams++
+		}
+		if t.metaID, err = c.AddStream("metadata", t.rel, 0); err != nil {
+			return st, err
+		}
+		metas = append(metas, t.metaID)
+	}
+	if err := c.StreamsSent(); err != nil {
+		return st, err
+	}
+	for _, t := range traces {
+		for b := t.meta; len(b) > 0; {
+			n := min(len(b), 1<<20)
+			if err := c.SendMetadata(t.metaID, b[:n], 0); err != nil {
+				return st, err
+			}
+			b = b[n:]
+		}
+	}
+	if err := sendPackets(ctx, c, all, o, &st); err != nil {
+		return st, err
+	}
+	// End as lttng stop and destroy do.
+	var pend []client.Pending
+	var pos []proto.RotatePosition
+	for _, s := range all {
+		last := proto.SeqNum(s.sent) - 1
+		pend = append(pend, client.Pending{Stream: s.id, LastSeq: last})
+		next := proto.SeqNum(0)
+		if s.sent > 0 {
+			next = proto.SeqNum(seqOf(s, s.sent-1)) + 1
+		}
+		pos = append(pos, proto.RotatePosition{StreamID: s.id, RotateAtSeqNum: next})
+	}
+	for i := 0; ; i++ {
+		pending, err := c.DataPending(sid, pend, metas)
+		if err != nil {
+			return st, err
+		}
+		if !pending {
+			break
+		}
+		if i == 1000 {
+			return st, errors.New("relay still misses data after 1000 data-pending rounds")
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := c.RotateStreams(proto.RotateStreams{Positions: pos}); err != nil {
+		return st, err
+	}
+	var mpos []proto.RotatePosition
+	for _, m := range metas {
+		mpos = append(mpos, proto.RotatePosition{StreamID: m})
+	}
+	if err := c.RotateStreams(proto.RotateStreams{Positions: mpos}); err != nil {
+		return st, err
+	}
+	if _, err := c.CloseTraceChunk(0, uint64(time.Now().Unix()), nil); err != nil {
+		return st, err
+	}
+	for _, m := range metas {
+		if err := c.CloseStream(m, proto.NoSeq); err != nil {
+			return st, err
+		}
+	}
+	for _, p := range pend {
+		if err := c.CloseStream(p.Stream, p.LastSeq); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+func seqOf(s *dataStream, i int) uint64 {
+	if q := s.entries[i].PacketSeqNum; q != index.Unknown {
+		return q
+	}
+	return uint64(i)
+}
+
+// sendPackets sends every packet in the order of their end time.
+func sendPackets(ctx context.Context, c *client.Client, all []*dataStream, o Options, st *Stats) error {
+	type ref struct {
+		s *dataStream
+		i int
+	}
+	var order []ref
+	for _, s := range all {
+		for i := range s.entries {
+			order = append(order, ref{s, i})
+		}
+	}
+	slices.SortStableFunc(order, func(a, b ref) int {
+		x, y := a.s.entries[a.i].TimestampEnd, b.s.entries[b.i].TimestampEnd
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	})
+	var buf []byte
+	start := time.Now()
+	lastTick := start
+	var ts0 uint64
+	if len(order) > 0 {
+		ts0 = order[0].s.entries[order[0].i].TimestampBegin
+	}
+	for _, r := range order {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := &r.s.entries[r.i]
+		if o.Pace == PaceReal && e.TimestampEnd > ts0 {
+			due := start.Add(time.Duration(float64(e.TimestampEnd-ts0) * 1e9 / float64(r.s.freq)))
+			for {
+				wait := time.Until(due)
+				if wait <= 0 {
+					break
+				}
+				if o.LiveTimer > 0 {
+					wait = min(wait, time.Until(lastTick.Add(o.LiveTimer)))
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(max(wait, 0)):
+				}
+				if o.LiveTimer > 0 && time.Since(lastTick) >= o.LiveTimer {
+					now := ts0 + uint64(time.Since(start).Seconds()*float64(r.s.freq))
+					if err := beacons(c, all, now); err != nil {
+						return err
+					}
+					lastTick = time.Now()
+				}
+			}
+		}
+		size := e.PacketSize / 8
+		content := (e.ContentSize + 7) / 8
+		if content > size || size > 1<<31 {
+			return fmt.Errorf("%s/%s packet %d: content %d bits in a packet of %d bits", r.s.path, r.s.name, r.i, e.ContentSize, e.PacketSize)
+		}
+		if uint64(cap(buf)) < content {
+			buf = make([]byte, content)
+		}
+		b := buf[:content]
+		if _, err := r.s.file.ReadAt(b, int64(e.Offset)); err != nil {
+			return fmt.Errorf("%s/%s packet %d at byte %d: %w", r.s.path, r.s.name, r.i, e.Offset, err)
+		}
+		seq := proto.SeqNum(r.s.sent)
+		if err := c.SendPacket(r.s.id, seq, b, uint32(size-content)); err != nil {
+			return err
+		}
+		if err := c.SendIndex(proto.SendIndex{RelayStreamID: r.s.id, NetSeqNum: seq, PacketSize: e.PacketSize,
+			ContentSize: e.ContentSize, TimestampBegin: e.TimestampBegin, TimestampEnd: e.TimestampEnd,
+			EventsDiscarded: e.EventsDiscarded, StreamID: e.StreamID, StreamInstanceID: e.StreamInstanceID,
+			PacketSeqNum: proto.SeqNum(seqOf(r.s, r.i))}); err != nil {
+			return err
+		}
+		r.s.sent++
+		r.s.lastTS, r.s.ctfID = e.TimestampEnd, e.StreamID
+		r.s.beaconDue = false
+		st.Packets++
+		st.Bytes += int64(content)
+	}
+	return nil
+}
+
+// beacons sends a live beacon for every stream idle since the last tick.
+func beacons(c *client.Client, all []*dataStream, now uint64) error {
+	for _, s := range all {
+		if s.sent > 0 && s.beaconDue && now > s.lastTS {
+			if err := c.SendBeacon(s.id, proto.SeqNum(s.sent-1), s.ctfID, now); err != nil {
+				return err
+			}
+		}
+		s.beaconDue = true
+	}
+	return nil
+}

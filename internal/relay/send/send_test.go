@@ -1,0 +1,190 @@
+package send
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracetop/tracetop/internal/relay"
+	"github.com/tracetop/tracetop/internal/testenv"
+)
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct{ in, ctl, data, err string }{
+		{"net://localhost", "localhost:5342", "localhost:5343", ""},
+		{"net://127.0.0.1:6000", "127.0.0.1:6000", "127.0.0.1:6001", ""},
+		{"net://h:1:9", "h:1", "h:9", ""},
+		{"net6://[::1]:7:8", "[::1]:7", "[::1]:8", ""},
+		{"file:///x", "", "", `relay URL "file:///x": scheme "file", want net://`},
+		{"net://h:0", "", "", `relay URL "net://h:0": bad port "0"`},
+	} {
+		ctl, data, err := ParseURL(tc.in)
+		if fmt.Sprint(err) != tc.err && !(err == nil && tc.err == "") || ctl != tc.ctl || data != tc.data {
+			t.Errorf("%s: %q %q %v", tc.in, ctl, data, err)
+		}
+	}
+}
+
+func sharedTrace(t *testing.T) string {
+	return filepath.Join(testenv.SharedDir(t, "traces/generated/ust-libc-small"), "trace")
+}
+
+func ourRelay(t *testing.T, out string) (ctl, data string) {
+	srv, err := relay.New(relay.Config{OutputDir: out, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls [3]net.Listener
+	for i := range ls {
+		if ls[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ls[0], ls[1], ls[2]) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return ls[0].Addr().String(), ls[1].Addr().String()
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// lttngRelayd starts the real relay on free loopback ports.
+func lttngRelayd(t *testing.T, out string) (ctl, data string) {
+	bin := testenv.Program(t, "lttng-relayd")
+	home := t.TempDir()
+	p := [3]int{freePort(t), freePort(t), freePort(t)}
+	cmd := exec.Command(bin, "-o", out, "-C", fmt.Sprintf("tcp://127.0.0.1:%d", p[0]),
+		"-D", fmt.Sprintf("tcp://127.0.0.1:%d", p[1]), "-L", fmt.Sprintf("tcp://127.0.0.1:%d", p[2]))
+	cmd.Env = append(testenv.Env(), "HOME="+home, "LTTNG_HOME="+home)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("lttng-relayd output:\n%s", log.String())
+		}
+	})
+	ctl = fmt.Sprintf("127.0.0.1:%d", p[0])
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", ctl)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i == 500 {
+			t.Fatalf("lttng-relayd does not listen: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return ctl, fmt.Sprintf("127.0.0.1:%d", p[1])
+}
+
+// TestSendToRelays streams the shared trace to our relay and to
+// lttng-relayd: both write the trace's files byte for byte, and babeltrace2
+// prints the same events as for the original.
+func TestSendToRelays(t *testing.T) {
+	src := sharedTrace(t)
+	bt := testenv.Program(t, "babeltrace2")
+	want, err := exec.Command(bt, src).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(*testing.T, string) (string, string)
+		live  time.Duration
+	}{
+		{"our relay", ourRelay, 0},
+		{"our relay, live session", ourRelay, time.Second},
+		{"lttng-relayd", lttngRelayd, 0},
+		{"lttng-relayd, live session", lttngRelayd, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			ctl, data := tc.start(t, out)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			st, err := Trace(ctx, src, Options{Control: ctl, Data: data, SessionName: "small", Hostname: "h", LiveTimer: tc.live})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Packets == 0 || st.Streams != 2 || !strings.HasPrefix(st.SessionDir, "h/small-") {
+				t.Fatalf("stats %+v", st)
+			}
+			dir := filepath.Join(out, st.SessionDir)
+			// The relay may still be closing files after the connection ends.
+			waitFile(t, filepath.Join(dir, "ust/uid/0/64-bit/index/channel0_1.idx"))
+			sameFiles(t, src, dir)
+			got, err := exec.Command(bt, dir).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("babeltrace2 prints %d lines, %d for the original", bytes.Count(got, []byte("\n")), bytes.Count(want, []byte("\n")))
+			}
+		})
+	}
+}
+
+func waitFile(t *testing.T, p string) {
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sameFiles compares every file of the original trace with the relay's.
+func sameFiles(t *testing.T, src, dst string) {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		a, _ := os.ReadFile(p)
+		var b []byte
+		for i := 0; i < 200; i++ { // index entries land when both halves are in
+			b, _ = os.ReadFile(filepath.Join(dst, rel))
+			if len(b) >= len(a) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: %d bytes, original %d bytes, contents differ", rel, len(b), len(a))
+		}
+		n++
+		return nil
+	})
+	if n == 0 {
+		t.Fatal("no file compared")
+	}
+}
