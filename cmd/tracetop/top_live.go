@@ -90,6 +90,33 @@ func addTopUIFlags(f *pflag.FlagSet, o *topUIOptions) {
 	add("speed", "", func(string) { f.Float64Var(&o.speed, "speed", 1, "replay speed of a recorded trace") })
 }
 
+// readFlags takes the values of flags the command defined itself (shared
+// with its batch mode) instead of addTopUIFlags.
+func (o *topUIOptions) readFlags(f *pflag.FlagSet) {
+	changed := func(name string) bool { fl := f.Lookup(name); return fl != nil && fl.Changed }
+	if changed("pid") {
+		o.pids, _ = f.GetIntSlice("pid")
+	}
+	if changed("procname") {
+		o.names, _ = f.GetStringSlice("procname")
+	}
+	if changed("child") {
+		o.children, _ = f.GetBool("child")
+	}
+	if changed("begin") {
+		o.begin, _ = f.GetString("begin")
+	}
+	if changed("interval") {
+		o.interval, _ = f.GetDuration("interval")
+	}
+	if o.interval == 0 {
+		o.interval = time.Second
+	}
+	if o.speed == 0 {
+		o.speed = 1
+	}
+}
+
 func (o *topUIOptions) tuiOptions() tui.Options {
 	opt := tui.Options{Interval: o.interval, Speed: o.speed, BeginAt: o.begin, Names: o.names, Children: o.children}
 	for _, p := range o.pids {
@@ -201,6 +228,7 @@ interval (i) and the speed (x).
 		if len(args) == 0 && o.relay == "" {
 			return errors.New("top: which trace? tracetop top TRACE_DIR (or net://HOST/host/H/S); `tracetop` alone shows this machine live")
 		}
+		o.readFlags(cmd.Flags())
 		src := ""
 		if len(args) > 0 {
 			src = args[0]

@@ -119,8 +119,7 @@ func (m *Model) renderHeader(b *strings.Builder) {
 	if f == nil {
 		left = [3]string{"   CPUs", "   Threads", "   FDs"}
 	} else {
-		cpus := max(f.CPUs, 1)
-		left[0] = fmt.Sprintf("   %-11s %-7d (max/cpu : %.2f%%)", "CPUs", f.CPUs, 100.0/float64(cpus))
+		left[0] = fmt.Sprintf("   %-11s %-7d (max/cpu : 100.00%%)", "CPUs", f.CPUs)
 		left[1] = fmt.Sprintf("   %-11s %-7d %s", "Threads", f.Threads, deltas(f.NewThreads, f.DeadThreads))
 		left[2] = fmt.Sprintf("   %-11s %-7d %-15s", "FDs", f.FDs, deltas(f.OpenedFDs, f.ClosedFDs))
 		secs := float64(f.End-f.Start) / 1e9
@@ -361,7 +360,7 @@ func (m *Model) detailLines() []string {
 	f := m.frame
 	pct := 0.0
 	if f != nil && f.End > f.Start {
-		pct = float64(t.CPU) * 100 / (float64(f.End-f.Start) * float64(max(f.CPUs, 1)))
+		pct = float64(t.CPU) * 100 / float64(f.End-f.Start)
 	}
 	secs := 1.0
 	if f != nil && f.End > f.Start {

@@ -13,7 +13,7 @@ type row struct {
 	key  int64 // what the selection follows: the tid, or pid<<32|fd
 	t    *Task
 	file *FileIO
-	pct  float64 // CPU share of the whole machine, in %
+	pct  float64 // CPU share of one core, in %
 	rps  float64 // bytes read per second
 	wps  float64 // bytes written per second
 }
@@ -304,7 +304,9 @@ func (m *Model) rebuild() {
 	if secs <= 0 {
 		secs = 1
 	}
-	capacity := float64(f.End-f.Start) * float64(max(f.CPUs, 1))
+	// CPU(%) is of one core, as lttng-cputop and the batch figures say it:
+	// 100 is a thread on CPU for the whole interval.
+	capacity := float64(f.End - f.Start)
 	if m.table() == tableFiles {
 		for i := range f.Files {
 			fi := &f.Files[i]

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/internal/analysis"
+	"github.com/tracetop/tracetop/internal/batch"
 	"github.com/tracetop/tracetop/internal/testenv"
 )
 
@@ -72,7 +74,7 @@ func TestWgetCPUTop(t *testing.T) {
 		if th.TID <= 0 || n == 8 {
 			continue
 		}
-		line := fmt.Sprintf("%7.2f %7d %7d", f.MachineShare(th.CPUTime), th.PID, th.TID)
+		line := fmt.Sprintf("%7.2f %7d %7d", f.CoreShare(th.CPUTime), th.PID, th.TID)
 		if th.CPUTime > 0 && !strings.Contains(screen, line) {
 			t.Errorf("batch thread %d %s: no line %q on the screen", th.TID, th.Comm, line)
 		}
@@ -90,6 +92,45 @@ func TestWgetCPUTop(t *testing.T) {
 	d.keys("right", "left")
 	if got := body(d.screen(), d.m); got != before {
 		t.Errorf("after Right Left:\n%s\nwant:\n%s", got, before)
+	}
+}
+
+// TestWgetSameAsBatch: the rows of CPUtop for [+30ms, +40ms[ are the
+// rows `tracetop top --batch --interval 10ms --begin +30ms` prints first.
+func TestWgetSameAsBatch(t *testing.T) {
+	dir := traceDir(t, "tracevizlab/wget-k")
+	var out bytes.Buffer
+	if err := batch.Run(&out, batch.Options{Sources: []string{dir}, Interval: 10 * time.Millisecond, Begin: "+30ms", Limit: 8}); err != nil {
+		t.Fatal(err)
+	}
+	// The first table of the first interval: CPU(%) PID TID VTID NAME ...
+	var want [][3]string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "Statistics") && want != nil {
+			break
+		}
+		f := strings.Fields(l)
+		if len(f) > 3 && strings.Contains(f[0], ".") && len(want) < 8 {
+			want = append(want, [3]string{f[0], f[1], f[2]})
+		}
+		if len(f) == 0 && len(want) > 0 {
+			break
+		}
+	}
+	if len(want) < 5 {
+		t.Fatalf("batch output not understood:\n%s", out.String())
+	}
+	s := openTrace(t, dir, AnalysisOptions{Interval: 10 * time.Millisecond})
+	d := newDriver(t, s, Options{Interval: 10 * time.Millisecond, Height: 40})
+	d.keys("g")
+	d.typ("+30ms")
+	d.keys("enter")
+	for i, w := range want {
+		r := d.m.rows[i]
+		got := [3]string{fmt.Sprintf("%.2f", r.pct), fmt.Sprint(r.t.PID), fmt.Sprint(r.t.TID)}
+		if got != w {
+			t.Errorf("row %d: screen %v, batch %v", i, got, w)
+		}
 	}
 }
 
