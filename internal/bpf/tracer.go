@@ -101,6 +101,9 @@ func Open(cfg Config) (*Tracer, error) {
 	if err := spec.Variables[tracetopVarIgnoreTgid].Set(uint32(cfg.IgnorePID)); err != nil {
 		return nil, fmt.Errorf("bpf: set ignore_tgid: %w", err)
 	}
+	if err := spec.Variables[tracetopVarWakeupBytes].Set(uint64(size / 8)); err != nil {
+		return nil, fmt.Errorf("bpf: set wakeup_bytes: %w", err)
+	}
 	t := &Tracer{fork: cfg.Fork, nslots: nrSlots}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -194,7 +197,11 @@ func (t *Tracer) detach() error {
 	return first
 }
 
-// ReadInto waits for the next record and decodes it into r. r's strings
+// ReadInto waits for the next record and decodes it into r. The programs
+// wake the reader only when an eighth of the ring is full, so a reader
+// must set a deadline (a few tens of milliseconds) to see the records of a
+// quiet period: the deadline's ReadInto returns them before
+// os.ErrDeadlineExceeded. r's strings
 // point into the Tracer's buffer until the next ReadInto. It returns
 // os.ErrDeadlineExceeded after SetDeadline's time with nothing to read, and
 // ErrClosed after Close. Only one goroutine may read.

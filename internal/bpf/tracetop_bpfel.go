@@ -50,6 +50,7 @@ const (
 	tracetopProgSysEnter         = "sys_enter"
 	tracetopProgSysExit          = "sys_exit"
 	tracetopVarIgnoreTgid        = "ignore_tgid"
+	tracetopVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadTracetop returns the embedded CollectionSpec for tracetop.
@@ -114,7 +115,8 @@ type tracetopMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracetopVariableSpecs struct {
-	IgnoreTgid *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	IgnoreTgid  *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // tracetopObjects contains all objects after they have been loaded into the kernel.
@@ -158,7 +160,8 @@ func (m *tracetopMaps) Close() error {
 //
 // It can be passed to loadTracetopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracetopVariables struct {
-	IgnoreTgid *ebpf.Variable `ebpf:"ignore_tgid"`
+	IgnoreTgid  *ebpf.Variable `ebpf:"ignore_tgid"`
+	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // tracetopPrograms contains all programs after they have been loaded into the kernel.

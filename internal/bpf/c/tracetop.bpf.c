@@ -67,6 +67,14 @@ struct scratch {
 
 /* Set by the loader before the programs load. */
 volatile const __u32 ignore_tgid = 0;
+/* Wake the reader only once this many bytes wait (it also polls on a
+ * timer): one wakeup per record would cost more than the record. */
+volatile const __u64 wakeup_bytes = 1 << 20;
+
+#define BPF_RB_NO_WAKEUP 1
+#define BPF_RB_FORCE_WAKEUP 2
+#define BPF_RB_AVAIL_DATA 0
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -103,6 +111,11 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+static __always_inline __u64 wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count_lost(void)
 {
@@ -171,7 +184,7 @@ static __always_inline void output_scratch(struct scratch *s)
 	__u64 size = s->sys.h.size;
 	if (size < sizeof(struct tt_sys) || size > sizeof(struct scratch))
 		return;
-	if (bpf_ringbuf_output(&events, s, size, 0))
+	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
 		count_lost();
 }
 
@@ -198,7 +211,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		fill_args(r->args, regs);
 		r->slen[0] = r->slen[1] = r->slen[2] = 0;
 		r->pad = 0;
-		bpf_ringbuf_submit(r, 0);
+		bpf_ringbuf_submit(r, wakeup_flag());
 		return 0;
 	}
 
@@ -262,7 +275,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	fill_args(r->args, regs);
 	r->slen[0] = r->slen[1] = r->slen[2] = 0;
 	r->pad = 0;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, wakeup_flag());
 	return 0;
 }
 
@@ -329,6 +342,6 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		r->vpid = tgid_at(child, level);
 		r->vppid = tgid_at(parent, level);
 	}
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, wakeup_flag());
 	return 0;
 }
