@@ -94,7 +94,7 @@ func TestTopTmuxRecorded(t *testing.T) {
 	bin := buildTracetop(t)
 	done := filepath.Join(t.TempDir(), "done")
 	p := newTmux(t, 80, 24, "sh", "-c", bin+" top "+dir+"; echo $? > "+done+"; sleep 60")
-	s := p.waitFor("Statistics for interval [15:54:06.661373176, 15:54:06.755880340[", "End of trace", tui.FooterText())
+	s := p.waitFor("Statistics for interval [15:54:06.661373176, 15:54:06.75588034", "End of trace", "3876    3876", tui.FooterText())
 	lines := strings.Split(s, "\n")
 	first := ""
 	for i, l := range lines {
