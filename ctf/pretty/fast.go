@@ -121,6 +121,8 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 			b = p.enum(b, n, v.Bits)
 		case meta.KindFloat:
 			b = appendFloat(b, v.Float())
+		case meta.KindString:
+			b = appendQuoted(b, n.str(text(ev, v)))
 		default:
 			b = appendQuoted(b, text(ev, v))
 		}

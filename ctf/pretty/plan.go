@@ -23,6 +23,14 @@ type node struct {
 	signed   bool
 	base     int
 	size     int
+	// stale holds the last non-empty value of a NUL-terminated string
+	// field outside arrays: babeltrace2 2.0 recycles its event objects
+	// per event class and does not clear a string field that decodes
+	// empty, so an empty string prints as the previous non-empty value of
+	// the same field of the same event class (tracevizlab/wget-k,
+	// tracecompass/many-threads show it).
+	stale   []byte
+	inArray bool
 }
 
 // scopeOrder is the order in which scopes are printed.
@@ -64,6 +72,9 @@ func build(c *meta.Class, raw string, parent *node, strip bool) *node {
 		n.base = 10
 	}
 	n.sepName = ", " + n.name + " = "
+	if parent != nil && (parent.inArray || parent.kind == meta.KindArray || parent.kind == meta.KindSequence) {
+		n.inArray = true
+	}
 	switch c.Kind {
 	case meta.KindStruct, meta.KindVariant:
 		n.kids = make([]*node, len(c.Fields))

@@ -409,7 +409,9 @@ func (p *Printer) value(b []byte, n *node, v *ctf.Value, ev *ctf.Event, names bo
 		return p.enum(b, n, v.Bits)
 	case meta.KindFloat:
 		return appendFloat(b, v.Float())
-	case meta.KindString, meta.KindStaticText, meta.KindDynamicText:
+	case meta.KindString:
+		return appendQuoted(b, n.str(text(ev, v)))
+	case meta.KindStaticText, meta.KindDynamicText:
 		return appendQuoted(b, text(ev, v))
 	case meta.KindStruct:
 		b = append(b, '{')
@@ -483,6 +485,19 @@ func (p *Printer) value(b []byte, n *node, v *ctf.Value, ev *ctf.Event, names bo
 		return append(b, " ]"...)
 	}
 	return b
+}
+
+// str returns what babeltrace2 2.0 shows for a NUL-terminated string
+// field that decoded as s (see node.stale).
+func (n *node) str(s []byte) []byte {
+	if n.inArray {
+		return s
+	}
+	if len(s) == 0 || s[0] == 0 {
+		return n.stale
+	}
+	n.stale = append(n.stale[:0], s...)
+	return s
 }
 
 // text returns the bytes of a string value up to its first NUL.
