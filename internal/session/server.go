@@ -41,6 +41,8 @@ type Server struct {
 	current  string
 	now      func() time.Time
 
+	peer owner // credentials of the request being handled
+
 	wg    sync.WaitGroup
 	conns map[net.Conn]struct{}
 	done  chan struct{}
@@ -109,6 +111,7 @@ func (s *Server) Serve() error {
 }
 
 func (s *Server) serveConn(c net.Conn) {
+	peer := peerCred(c)
 	for {
 		body, err := readFrame(c, kindRequest)
 		if err != nil {
@@ -123,7 +126,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if err != nil {
 			resp = &Response{Err: err.Error()}
 		} else {
-			resp = s.Handle(req)
+			resp = s.handleFrom(req, peer)
 		}
 		if _, err := c.Write(encodeResponse(resp)); err != nil {
 			return
@@ -170,9 +173,12 @@ func (s *Server) find(name string) (*session, error) {
 
 // Handle runs one request; it is what the socket calls and what an
 // in-process user (tests, the top) calls directly.
-func (s *Server) Handle(req *Request) *Response {
+func (s *Server) Handle(req *Request) *Response { return s.handleFrom(req, owner{}) }
+
+func (s *Server) handleFrom(req *Request, peer owner) *Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.peer = peer
 	text, warn, err := s.handle(req)
 	resp := &Response{Text: text, Warn: warn}
 	if err != nil {
@@ -266,7 +272,7 @@ func (s *Server) create(req *Request) (string, string, error) {
 	if a.URL != "" && !strings.HasPrefix(a.URL, "net://") && !strings.HasPrefix(a.URL, "net6://") && !strings.HasPrefix(a.URL, "tcp://") {
 		return "", "", fmt.Errorf("URL %q: want net://HOST[:CTRL_PORT[:DATA_PORT]]", a.URL)
 	}
-	se := &session{name: name, output: out, live: a.Live, liveUS: a.LiveTimerU, url: a.URL}
+	se := &session{name: name, output: out, live: a.Live, liveUS: a.LiveTimerU, url: a.URL, owner: s.peer}
 	s.sessions = append(s.sessions, se)
 	s.current = name
 	var b strings.Builder

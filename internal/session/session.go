@@ -29,6 +29,8 @@ type session struct {
 	started  bool   // started at least once: channels are fixed from then on
 	syscalls string // how syscalls are recorded, for status
 
+	owner owner // who created it: its trace is handed over at stop
+
 	rec  *record.Recorder
 	bpfs *events.Source
 }
@@ -144,7 +146,9 @@ func (s *session) stop() error {
 		return fmt.Errorf("tracing already stopped for session %s", s.name)
 	}
 	s.active = false
-	return s.rec.Stop()
+	err := s.rec.Stop()
+	s.owner.chownTree(s.output)
+	return err
 }
 
 // destroy stops the recording if needed and frees the tracefs instances
