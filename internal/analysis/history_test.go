@@ -123,3 +123,45 @@ func TestStateAtAndDetails(t *testing.T) {
 	}
 	t.Logf("wget at end: %d open files, read %d written %d, %d syscall kinds", len(d.Files), d.Figures.Read, d.Figures.Written, len(d.Figures.Syscalls))
 }
+
+// BenchmarkJump measures reaching a time T of the largest shared kernel
+// trace: restore the checkpoint at or before T (reader seek) and replay at
+// most one checkpoint interval.
+func BenchmarkJump(b *testing.B) {
+	dir := filepath.Join(testenv.SharedDir(b, "traces"), "tracecompass/many-threads/trace")
+	h, err := analysis.NewHistory(opener(dir), analysis.Options{CheckpointEvery: 1 << 15})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	h.Advance(math.MaxInt64)
+	first, last := h.Bounds()
+	b.ReportAllocs()
+	i := int64(0)
+	for b.Loop() {
+		// Times spread over the trace, not in order.
+		t := first + (last-first)*((i*7919)%100)/100
+		i++
+		if _, err := h.StateAt(t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(h.Checkpoints())), "checkpoints")
+}
+
+// BenchmarkWholeTrace is the one-pass full-trace figures of the largest
+// shared kernel trace.
+func BenchmarkWholeTrace(b *testing.B) {
+	dir := filepath.Join(testenv.SharedDir(b, "traces"), "tracecompass/many-threads/trace")
+	b.ReportAllocs()
+	for b.Loop() {
+		src, err := ctf.Open([]string{dir}, ctf.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := analysis.Intervals(src, analysis.Window{}, func(*analysis.Figures) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+	}
+}
