@@ -24,7 +24,7 @@ func (s *Server) serveData(c net.Conn) {
 		}
 		var h proto.DataHeader
 		h.Decode(hdr[:])
-		if err := s.receivePacket(br, &h); err != nil {
+		if err := s.receivePacket(c, br, &h); err != nil {
 			s.logf("data connection from %s closed: packet %d of stream %d at byte 0x%x: %v", peer, h.NetSeqNum, h.StreamID, off, err)
 			return
 		}
@@ -35,7 +35,7 @@ func (s *Server) serveData(c net.Conn) {
 
 // receivePacket writes one data packet: the file offset is reserved under
 // the lock, the bytes are copied from the socket to the file without it.
-func (s *Server) receivePacket(br *bufio.Reader, h *proto.DataHeader) error {
+func (s *Server) receivePacket(conn net.Conn, br *bufio.Reader, h *proto.DataHeader) error {
 	total := uint64(h.DataSize) + uint64(h.PaddingSize)
 	s.mu.Lock()
 	st := s.streams[h.StreamID]
@@ -74,30 +74,37 @@ func (s *Server) receivePacket(br *bufio.Reader, h *proto.DataHeader) error {
 	st.writing++
 	s.mu.Unlock()
 
+	// Files of a stream are only written here, sequentially, so the file
+	// offset is the reserved one: bytes already buffered are written, the
+	// rest goes from the socket to the file by splice(2), without a copy
+	// through user space.
 	var err error
-	for left := int(h.DataSize); left > 0 && err == nil; {
-		var p []byte
-		p, err = br.Peek(min(left, br.Size()))
-		if len(p) > 0 {
-			if _, werr := f.WriteAt(p, int64(at)); werr != nil && err == nil {
-				err = fmt.Errorf("write data file: %w", werr)
-			}
-			br.Discard(len(p))
-			at += uint64(len(p))
-			left -= len(p)
+	left := int64(h.DataSize)
+	if n := min(int64(br.Buffered()), left); n > 0 {
+		p, _ := br.Peek(int(n))
+		if _, werr := f.Write(p); werr != nil {
+			err = fmt.Errorf("write data file: %w", werr)
 		}
-		if err == io.EOF {
+		br.Discard(int(n))
+		left -= n
+	}
+	if left > 0 && err == nil {
+		n, rerr := f.ReadFrom(io.LimitReader(conn, left))
+		switch {
+		case rerr != nil:
+			err = fmt.Errorf("copy packet to data file: %w", rerr)
+		case n < left:
 			err = io.ErrUnexpectedEOF
 		}
 	}
 	for pad := int(h.PaddingSize); pad > 0 && err == nil; {
 		n := min(pad, len(zeros))
-		if _, werr := f.WriteAt(zeros[:n], int64(at)); werr != nil {
+		if _, werr := f.Write(zeros[:n]); werr != nil {
 			err = fmt.Errorf("write data file: %w", werr)
 		}
-		at += uint64(n)
 		pad -= n
 	}
+	at += total
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
