@@ -11,7 +11,7 @@ import (
 
 // maxValues bounds the values of one event, so that a hostile length
 // cannot make the decoder allocate without limit.
-const maxValues = 1 << 22
+const maxValues = 1 << 20
 
 // decoder walks compiled plans over the bytes of one packet. Errors are
 // sticky: after the first one every op returns at once, and the caller
@@ -25,6 +25,7 @@ type decoder struct {
 	root  *[7]int32
 	stack []int32
 	err   *decodeError
+	empty uint64 // elements of 0 bits decoded in this packet
 
 	// What the roles of the fields decoded so far said.
 	got       meta.Role
@@ -256,6 +257,15 @@ func (d *decoder) decode(o *op, slot int32) {
 		if n > maxValues {
 			d.fail(off, "array of %d elements is too long", n)
 			return
+		}
+		if o.elem.minBits == 0 {
+			// Elements that may occupy no bits: bound the work a packet
+			// can ask for without consuming its bytes.
+			d.empty += n
+			if d.empty > maxValues {
+				d.fail(off, "too many elements of 0 bits in one packet")
+				return
+			}
 		}
 		d.off = off
 		start := d.alloc(int(n))

@@ -197,6 +197,7 @@ type fileIndex struct {
 	packets []PacketInfo
 	cpu     int
 	sp      *streamPlan
+	mem     io.ReaderAt
 }
 
 // addStreams indexes the data files of a trace and groups them into
@@ -227,6 +228,12 @@ func (r *Reader) addStreams(t *Trace, tp *tracePlan, opt Options) error {
 			}
 		}
 	}
+	r.group(t, tp, files)
+	return nil
+}
+
+// group makes streams of indexed data files.
+func (r *Reader) group(t *Trace, tp *tracePlan, files []*fileIndex) {
 	// One stream per (stream class, stream_instance_id); without an
 	// instance id, one stream per file.
 	type key struct{ class, inst uint64 }
@@ -270,7 +277,7 @@ func (r *Reader) addStreams(t *Trace, tp *tracePlan, opt Options) error {
 		})
 		for _, fi := range fs {
 			fno := len(s.files)
-			s.files = append(s.files, streamFile{path: fi.path, size: fi.size})
+			s.files = append(s.files, streamFile{path: fi.path, size: fi.size, mem: fi.mem})
 			for _, p := range fi.packets {
 				p.File = fno
 				s.packets = append(s.packets, p)
@@ -288,7 +295,25 @@ func (r *Reader) addStreams(t *Trace, tp *tracePlan, opt Options) error {
 		r.streams = append(r.streams, s)
 		r.pub = append(r.pub, s.pub)
 	}
-	return nil
+}
+
+// memReader reads data held in memory as the single stream file of a
+// compiled trace (fuzzing).
+func memReader(tp *tracePlan, data []byte) (*Reader, error) {
+	t := &Trace{Path: "mem", Dirs: []string{"mem"}, Meta: tp.meta}
+	r := &Reader{traces: []*Trace{t}, plans: []*tracePlan{tp}}
+	if len(data) == 0 {
+		return r, nil
+	}
+	fi, err := indexData("stream", bytes.NewReader(data), int64(len(data)), tp, Options{NoIndex: true})
+	if err != nil {
+		return nil, err
+	}
+	fi.mem = bytes.NewReader(data)
+	if len(fi.packets) > 0 {
+		r.group(t, tp, []*fileIndex{fi})
+	}
+	return r, nil
 }
 
 // rotationBase strips the tracefile rotation suffix of chan_0_3.
@@ -312,7 +337,12 @@ func indexFile(path string, tp *tracePlan, opt Options) (*fileIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ctf: %w", err)
 	}
-	fi := &fileIndex{path: path, size: st.Size(), cpu: -1}
+	return indexData(path, f, st.Size(), tp, opt)
+}
+
+// indexData builds the packet index of the data of one stream file.
+func indexData(path string, f io.ReaderAt, size int64, tp *tracePlan, opt Options) (*fileIndex, error) {
+	fi := &fileIndex{path: path, size: size, cpu: -1}
 	if fi.size == 0 {
 		return fi, nil
 	}
@@ -601,6 +631,5 @@ func (h *streamHeap) pop0() {
 var errCTF2 = errors.New("CTF 2 metadata is not supported")
 
 func parseCTF2(b []byte) (*meta.Trace, error) {
-	_ = bytes.IndexByte
 	return nil, errCTF2
 }

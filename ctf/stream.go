@@ -35,6 +35,7 @@ type streamFile struct {
 	path string
 	size int64
 	f    *os.File
+	mem  io.ReaderAt // in-memory data (fuzzing), instead of the file
 }
 
 // stream reads the messages of one data stream, packet after packet. It
@@ -98,7 +99,11 @@ func (s *stream) loadPacket() error {
 	if err := f.open(); err != nil {
 		return err
 	}
-	if _, err := f.f.ReadAt(s.buf[:n], p.Offset); err != nil {
+	var ra io.ReaderAt = f.f
+	if f.mem != nil {
+		ra = f.mem
+	}
+	if _, err := ra.ReadAt(s.buf[:n], p.Offset); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
@@ -109,6 +114,7 @@ func (s *stream) loadPacket() error {
 	d.end = uint64(n) * 8
 	d.off = 0
 	d.err = nil
+	d.empty = 0
 	d.vals = s.pktVals[:0]
 	d.text = s.pktText[:0]
 	var root [7]int32
@@ -242,7 +248,7 @@ func decodeHead(d *decoder, tp *tracePlan, avail int64) (headInfo, error) {
 }
 
 func (f *streamFile) open() error {
-	if f.f != nil {
+	if f.f != nil || f.mem != nil {
 		return nil
 	}
 	fh, err := os.Open(f.path)
