@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tracetop/tracetop/ctf/meta"
+	"github.com/tracetop/tracetop/internal/record"
 	"github.com/tracetop/tracetop/internal/state"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -349,6 +353,86 @@ func runTextdump(source string, o *topUIOptions) error {
 	return nil
 }
 
+// runLocalSession records this machine into a temporary folder and shows
+// it live: recorder, reader and figures in this process, all removed on
+// exit. With a program, the program is started once tracing runs and the
+// top shows it and its children.
 func runLocalSession(program []string, o *topUIOptions) error {
-	return errors.New("the local live session is not available in this build yet; record with `tracetop create`/`start` and show the trace with `tracetop top TRACE_DIR`")
+	o.readDefaults()
+	dir, err := os.MkdirTemp("", "tracetop-live-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var mu sync.Mutex
+	complete := map[string]record.Timestamp{}
+	rec, err := record.New(record.Config{
+		Session:   fmt.Sprintf("tracetop-live-%d", os.Getpid()),
+		OutputDir: dir,
+		Channels: []record.Channel{{
+			Events:    []string{"sched_switch", "sched_process_*", "sched_wakeup", "sched_wakeup_new", "sched_migrate_task", "block_rq_*"},
+			Syscalls:  []string{"*"},
+			LiveTimer: 200 * time.Millisecond,
+		}},
+		Live: func(stream string, c record.Timestamp) {
+			mu.Lock()
+			complete[stream] = c
+			mu.Unlock()
+		},
+	})
+	if errors.Is(err, record.ErrNotRoot) {
+		return errNeedRoot
+	}
+	if err != nil {
+		return err
+	}
+	defer rec.Destroy()
+	if err := rec.Start(); err != nil {
+		return err
+	}
+	defer rec.Stop()
+	// Every stream is complete up to the oldest of their marks.
+	limit := func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		var m uint64
+		for _, c := range complete {
+			if m == 0 || uint64(c) < m {
+				m = uint64(c)
+			}
+		}
+		return m
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tail := tui.NewTail(ctx, filepath.Join(dir, "kernel"), limit)
+	src, err := tui.NewAnalysisSource(func() (ctf.Source, error) { return tail, nil },
+		tui.AnalysisOptions{Live: true, Interval: o.interval})
+	if err != nil {
+		return err
+	}
+	defer func() { cancel(); src.Close() }()
+	opt := o.tuiOptions()
+	if len(program) > 0 {
+		cmd := exec.Command(program[0], program[1:]...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", program[0], err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		opt.PIDs, opt.Children = []int32{int32(cmd.Process.Pid)}, true
+	}
+	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	return tui.Run(sctx, src, opt)
+}
+
+// readDefaults fills what the flags leave unset.
+func (o *topUIOptions) readDefaults() {
+	if o.interval == 0 {
+		o.interval = time.Second
+	}
+	if o.speed == 0 {
+		o.speed = 1
+	}
 }

@@ -94,7 +94,7 @@ func TestTopTmuxRecorded(t *testing.T) {
 	bin := buildTracetop(t)
 	done := filepath.Join(t.TempDir(), "done")
 	p := newTmux(t, 80, 24, "sh", "-c", bin+" top "+dir+"; echo $? > "+done+"; sleep 60")
-	s := p.waitFor("Statistics for interval [15:54:06.661373176, 15:54:06.75588034", "End of trace", "3876    3876", tui.FooterText())
+	s := p.waitFor("Statistics for interval [15:54:06.661373176, 15:54:06.7558803", "End of trace", "3876    3876", tui.FooterText())
 	lines := strings.Split(s, "\n")
 	first := ""
 	for i, l := range lines {
@@ -122,6 +122,42 @@ func TestTopTmuxRecorded(t *testing.T) {
 		if b, err := os.ReadFile(done); err == nil {
 			if strings.TrimSpace(string(b)) != "0" {
 				t.Errorf("exit status %s", b)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("q did not quit:\n%s", p.capture())
+}
+
+// TestTopTmuxLive runs the bare `tracetop` as root in tmux with a busy
+// program started by it (-- PROGRAM): the live screen shows the program
+// first in CPUtop, and q ends the session cleanly.
+func TestTopTmuxLive(t *testing.T) {
+	testenv.Root(t)
+	testenv.Short(t)
+	bin := buildTracetop(t)
+	tmp := t.TempDir()
+	busy := filepath.Join(tmp, "busyloop")
+	if err := os.WriteFile(busy, []byte("#!/bin/sh\nwhile :; do :; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	done := filepath.Join(tmp, "done")
+	p := newTmux(t, 100, 30, "sh", "-c", bin+" -- "+busy+" 2>"+filepath.Join(tmp, "err")+"; echo $? > "+done+"; sleep 60")
+	s := p.waitFor("LIVE", "busyloop", tui.FooterText())
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "CPU(%)") && i+1 < len(lines) && !strings.Contains(lines[i+1], "busyloop") {
+			t.Errorf("first row %q, want busyloop:\n%s", lines[i+1], s)
+		}
+	}
+	p.keys("q")
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(done); err == nil {
+			if strings.TrimSpace(string(b)) != "0" {
+				e, _ := os.ReadFile(filepath.Join(tmp, "err"))
+				t.Errorf("exit status %s: %s", b, e)
 			}
 			return
 		}
