@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -272,6 +273,20 @@ func (r *CPUReader) ReadPage(buf []byte) (int, error) {
 		}
 		return n, nil
 	}
+}
+
+// Wait blocks until the buffer is filled to the instance's buffer_percent
+// or timeout passes. It reports whether the buffer said it was ready.
+func (r *CPUReader) Wait(timeout time.Duration) (bool, error) {
+	fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(timeout/time.Millisecond))
+	if err == unix.EINTR {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("poll cpu %d buffer: %w", r.CPU, err)
+	}
+	return n > 0 && fds[0].Revents&unix.POLLIN != 0, nil
 }
 
 // Close closes the buffer file.

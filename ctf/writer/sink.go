@@ -1,11 +1,12 @@
 package writer
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/tracetop/tracetop/ctf/index"
 )
 
 // IndexEntry describes one packet as LTTng's index files do (index format
@@ -185,52 +186,26 @@ func (d *DirSink) Close() error {
 	return err
 }
 
-// Index file constants (LTTng CTF index 1.1).
-const (
-	IndexMagic      = 0xC1F1DCC1
-	IndexMajor      = 1
-	IndexMinor      = 1
-	IndexEntrySize  = 9 * 8
-	IndexHeaderSize = 16
-)
-
 type indexFile struct {
-	f   *os.File
-	buf []byte
+	f *os.File
+	w *index.Writer
 }
 
-// NewIndexFile creates an LTTng index file at path and writes its header.
-// Every value is big-endian.
+// NewIndexFile creates an LTTng index file (version 1.1) at path, written
+// with package ctf/index.
 func NewIndexFile(path string) (IndexWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o660)
 	if err != nil {
 		return nil, err
 	}
-	var h [IndexHeaderSize]byte
-	binary.BigEndian.PutUint32(h[0:], IndexMagic)
-	binary.BigEndian.PutUint32(h[4:], IndexMajor)
-	binary.BigEndian.PutUint32(h[8:], IndexMinor)
-	binary.BigEndian.PutUint32(h[12:], IndexEntrySize)
-	if _, err := f.Write(h[:]); err != nil {
+	w, err := index.NewWriter(f, index.Version{Major: 1, Minor: 1})
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &indexFile{f: f, buf: make([]byte, 0, IndexEntrySize)}, nil
+	return &indexFile{f: f, w: w}, nil
 }
 
-// AppendIndexEntry appends the 72-byte big-endian encoding of e.
-func AppendIndexEntry(b []byte, e IndexEntry) []byte {
-	for _, v := range [...]uint64{e.Offset, e.PacketSize, e.ContentSize, e.TimestampBegin, e.TimestampEnd,
-		e.EventsDiscarded, e.StreamID, e.StreamInstanceID, e.PacketSeqNum} {
-		b = binary.BigEndian.AppendUint64(b, v)
-	}
-	return b
-}
-
-func (x *indexFile) Write(e IndexEntry) error {
-	x.buf = AppendIndexEntry(x.buf[:0], e)
-	_, err := x.f.Write(x.buf)
-	return err
-}
+func (x *indexFile) Write(e IndexEntry) error { return x.w.Write(index.Entry(e)) }
 
 func (x *indexFile) Close() error { return x.f.Close() }

@@ -126,7 +126,7 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 	if err := inst.SetOverwrite(cfg.Overwrite); err != nil {
 		return nil, err
 	}
-	_ = inst.SetBufferPercent(0)
+	_ = inst.SetBufferPercent(25)
 	for _, s := range sels {
 		fm, err := r.fs.Format(s.tp.System, s.tp.Name)
 		if err != nil {
@@ -372,15 +372,31 @@ func (s *cpuStream) stopCPU() {
 func (s *cpuStream) run(ctx context.Context) {
 	defer s.ch.rec.wg.Done()
 	defer close(s.done)
-	t := time.NewTicker(s.ch.cfg.ReadTimer)
-	defer t.Stop()
+	// Wake up when the buffer is a quarter full (buffer_percent) or at
+	// each read-timer period, whichever comes first.
+	wait := s.ch.cfg.ReadTimer
+	if lt := s.ch.cfg.LiveTimer; lt > 0 && lt < wait {
+		wait = lt
+	}
+	if sw := s.ch.cfg.SwitchTimer; sw > 0 && sw < wait {
+		wait = sw
+	}
+	wait = min(wait, 100*time.Millisecond) // bounds the delay of Stop
+	last := time.Now()
 	for {
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			s.finish()
 			return
-		case <-t.C:
 		}
+		ready, err := s.rd.Wait(wait)
+		if err != nil {
+			s.ch.setErr(err)
+			time.Sleep(wait)
+		}
+		if !ready && time.Since(last) < s.ch.cfg.ReadTimer && ctx.Err() == nil {
+			continue
+		}
+		last = time.Now()
 		if err := s.poll(false); err != nil {
 			s.ch.setErr(err)
 			s.ch.rec.cfg.Logf("%v", err)

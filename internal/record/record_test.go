@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tracetop/tracetop/ctf/index"
 	"github.com/tracetop/tracetop/internal/testenv"
 )
 
@@ -116,8 +117,26 @@ func TestRecordWorkload(t *testing.T) {
 			t.Errorf("cpu %d lost %d events", s.CPU, s.Lost)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(out, "kernel", "index", "channel0_0.idx")); err != nil {
-		t.Error(err)
+	for _, s := range rec.Stats() {
+		name := fmt.Sprintf("%s_%d", s.Channel, s.CPU)
+		_, ents, err := index.ReadFile(filepath.Join(out, "kernel", "index", name+".idx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(out, "kernel", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var off uint64
+		for i, e := range ents {
+			if e.Offset != off || e.PacketSeqNum != uint64(i) || e.ContentSize > e.PacketSize {
+				t.Errorf("%s: index entry %d %+v does not follow the packets", name, i, e)
+			}
+			off += e.PacketSize / 8
+		}
+		if off != uint64(fi.Size()) {
+			t.Errorf("%s: index covers %d bytes of %d", name, off, fi.Size())
+		}
 	}
 
 	cmd := exec.Command(bt, filepath.Join(out, "kernel"))
