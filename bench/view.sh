@@ -49,7 +49,7 @@ hash() {
 timed() {
 	name=$1
 	shift
-	TZ=UTC LC_ALL=C /usr/bin/time -f '%e %M' -o "$tmp/$name.time" "$@" >/dev/null 2>"$tmp/$name.err" || {
+	TZ=UTC LC_ALL=C /usr/bin/time -f '%e %M %U %S' -o "$tmp/$name.time" "$@" >/dev/null 2>"$tmp/$name.err" || {
 		echo "view.sh: $* failed:" >&2
 		cat "$tmp/$name.err" >&2
 		exit 1
@@ -60,17 +60,21 @@ timed tt "$bin" view "$trace"
 hash bt-out babeltrace2 "$trace"
 hash tt-out "$bin" view "$trace"
 
-read bt_s bt_kb <"$tmp/bt.time"
-read tt_s tt_kb <"$tmp/tt.time"
+read bt_s bt_kb bt_u bt_sys <"$tmp/bt.time"
+read tt_s tt_kb tt_u tt_sys <"$tmp/tt.time"
 lines=$(cat "$tmp/bt-out.lines")
 same=no
 [ "$(cat "$tmp/bt-out.sum")" = "$(cat "$tmp/tt-out.sum")" ] && same=yes
-awk -v bs="$bt_s" -v ts="$tt_s" -v bk="$bt_kb" -v tk="$tt_kb" -v n="$lines" -v same="$same" 'BEGIN {
+awk -v bs="$bt_s" -v ts="$tt_s" -v bk="$bt_kb" -v tk="$tt_kb" -v n="$lines" -v same="$same" \
+	-v bc="$bt_u $bt_sys" -v tc="$tt_u $tt_sys" 'BEGIN {
 	if (ts <= 0) ts = 0.01
+	split(bc, b, " "); split(tc, t, " ")
+	bcpu = b[1] + b[2]; tcpu = t[1] + t[2]
+	if (tcpu <= 0) tcpu = 0.01
 	printf "events:               %d\n", n
-	printf "babeltrace2:          %8.2f s  peak RSS %7.1f MiB\n", bs, bk / 1024
-	printf "tracetop view:        %8.2f s  peak RSS %7.1f MiB\n", ts, tk / 1024
-	printf "speed-up:             %8.2fx (goal >= 5x)\n", bs / ts
+	printf "babeltrace2:          %8.2f s  (CPU %6.2f s)  peak RSS %7.1f MiB\n", bs, bcpu, bk / 1024
+	printf "tracetop view:        %8.2f s  (CPU %6.2f s)  peak RSS %7.1f MiB\n", ts, tcpu, tk / 1024
+	printf "speed-up:             %8.2fx wall, %.2fx CPU (goal >= 5x)\n", bs / ts, bcpu / tcpu
 	printf "identical output:     %s\n", same
 	printf "tracetop RSS < 64MiB: %s\n", (tk < 65536 ? "yes" : "no")
 }'

@@ -88,8 +88,12 @@ func readExpected(t *testing.T, path string) []byte {
 // view runs the reader and printer as `tracetop view TRACE` does, with
 // the reference dumps' TZ=UTC.
 func view(trace string, o pretty.Options) (stdout, stderr []byte, events int, err error) {
+	return viewRange(trace, o, time.UTC, pretty.Range{})
+}
+
+func viewRange(trace string, o pretty.Options, loc *time.Location, r pretty.Range) (stdout, stderr []byte, events int, err error) {
 	var out, errb bytes.Buffer
-	o.Location = time.UTC
+	o.Location = loc
 	o.Err = &errb
 	o.TraceName, o.StreamName = pretty.InputNames([]string{trace})
 	src, err := ctf.Open([]string{trace}, ctf.Options{})
@@ -97,7 +101,7 @@ func view(trace string, o pretty.Options) (stdout, stderr []byte, events int, er
 		return nil, nil, 0, err
 	}
 	defer src.Close()
-	err = pretty.Run(src, &out, o, pretty.Range{})
+	err = pretty.Run(src, &out, o, r)
 	return out.Bytes(), errb.Bytes(), bytes.Count(out.Bytes(), []byte{'\n'}), err
 }
 
@@ -300,6 +304,68 @@ func TestOptionsMatchPeer(t *testing.T) {
 			}
 			if !bytes.Equal(got, peer) {
 				t.Errorf("differs from babeltrace2 at %s", firstDiff(got, peer))
+			}
+		})
+	}
+}
+
+// TestTimeMatchesPeer checks local time zones, --clock-gmt and the
+// --begin/--end formats against babeltrace2.
+func TestTimeMatchesPeer(t *testing.T) {
+	bt := testenv.Program(t, "babeltrace2")
+	trace := filepath.Join(testenv.SharedDir(t, "traces"), "generated/ust-libc-small/trace")
+	const tz = "America/Montreal"
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	cases := []struct {
+		gmt        bool
+		begin, end string
+	}{
+		{false, "", ""},
+		{true, "", ""},
+		{false, "15:38:33.35", "15:38:33.36"},
+		{true, "20:38:33.35", "20:38:33.36"},
+		{false, "1795639113.35", ""},
+		{false, "", "2026-11-25 15:38:33.3484"},
+		{true, "2026-11-25 20:38:33.349", "1795639113.3492"},
+		{false, "15:38", "15:39"},
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("gmt=%v begin=%q end=%q", c.gmt, c.begin, c.end)
+		t.Run(name, func(t *testing.T) {
+			var args []string
+			o := pretty.DefaultOptions()
+			var r pretty.Range
+			if c.gmt {
+				args = append(args, "--clock-gmt")
+				o.ClockGMT = true
+			}
+			if c.begin != "" {
+				args = append(args, "--begin="+c.begin)
+				if r.Begin, err = pretty.ParseBound(c.begin); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.end != "" {
+				args = append(args, "--end="+c.end)
+				if r.End, err = pretty.ParseBound(c.end); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command(bt, append(args, trace)...)
+			cmd.Env = append(testenv.Env(), "TZ="+tz)
+			peer, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("babeltrace2 %v: %v", args, err)
+			}
+			got, _, _, err := viewRange(trace, o, loc, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, peer) {
+				t.Errorf("differs from babeltrace2 %v at %s", args, firstDiff(got, peer))
 			}
 		})
 	}

@@ -364,11 +364,16 @@ func TestNoAllocs(t *testing.T) {
 	tr, sc := lttngTrace("vm")
 	ec := &meta.Event{Name: "ev", Payload: structc("_x", u32, "_s", strc, "_h", x64)}
 	ev := mkEvent(tr, sc, ec, t0, pkt(1), ctx(7, "proc"), scopeVal{meta.ScopeEventPayload, fv{kids: []fv{{bits: 5}, {str: "hello\n"}, {bits: 255}}}})
+	arr := &meta.Event{Name: "arr", Payload: structc("_a", &meta.Class{Kind: meta.KindArray, Length: 2, Elem: u32}, "_s", strc)}
+	ev2 := mkEvent(tr, sc, arr, t0, pkt(1), ctx(7, "proc"), scopeVal{meta.ScopeEventPayload, fv{kids: []fv{{kids: []fv{{bits: 1}, {bits: 2}}}, {str: "x"}}}})
 	p := New(discard{}, DefaultOptions())
 	p.Print(ev)
+	p.Print(ev2)
 	allocs := testing.AllocsPerRun(1000, func() {
 		ev.NS += 1000
 		p.Print(ev)
+		ev2.NS = ev.NS
+		p.Print(ev2)
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per event, want 0", allocs)
