@@ -122,9 +122,6 @@ func TestSharedTracesMatchIndex(t *testing.T) {
 				}
 				return
 			}
-			if errors.Is(got.err, errCTF2) {
-				t.Skip("CTF 2 metadata parser not wired in yet")
-			}
 			if got.err != nil {
 				t.Fatalf("after %d events: %v", got.events, got.err)
 			}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tracetop/tracetop/ctf/ctf2"
 	"github.com/tracetop/tracetop/ctf/index"
 	"github.com/tracetop/tracetop/ctf/meta"
 	"github.com/tracetop/tracetop/ctf/tsdl"
@@ -110,24 +111,13 @@ func Open(paths []string, opt Options) (*Reader, error) {
 	return r, nil
 }
 
-// parseMetadata parses CTF 1.8 (TSDL, plain or packetized) metadata.
+// parseMetadata parses CTF 1.8 (TSDL) or CTF 2 (JSON text sequence)
+// metadata, plain or packetized.
 func parseMetadata(b []byte) (*meta.Trace, error) {
-	if isCTF2(b) {
-		return parseCTF2(b)
+	if ctf2.IsCTF2(b) {
+		return ctf2.Parse(b)
 	}
 	return tsdl.ParseMetadata(b)
-}
-
-// isCTF2 reports whether metadata bytes are a CTF 2 JSON text sequence
-// (starting with the record separator 0x1E), plain or packetized.
-func isCTF2(b []byte) bool {
-	if len(b) > 0 && b[0] == 0x1e {
-		return true
-	}
-	if tsdl.IsPacketized(b) && len(b) >= 37 {
-		return b[35] == 2
-	}
-	return false
 }
 
 // findTraceDirs returns the folders under p that hold a metadata file,
@@ -625,11 +615,4 @@ func (h *streamHeap) pop0() {
 	old[n] = nil
 	*h = old[:n]
 	h.down(0)
-}
-
-// errCTF2 is returned until CTF 2 metadata is wired in.
-var errCTF2 = errors.New("CTF 2 metadata is not supported")
-
-func parseCTF2(b []byte) (*meta.Trace, error) {
-	return nil, errCTF2
 }
