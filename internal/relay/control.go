@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -799,9 +798,36 @@ func (s *Server) maybeRemove(sess *session) {
 	for _, st := range sess.streams {
 		delete(s.streams, st.id)
 	}
-	if sess.minor < 11 && sess.current != nil {
-		sess.current.root.Close()
+	// Close the chunk folders no other session of the same tracing
+	// session can still use.
+	for _, o := range s.sessions {
+		if o.uuid == sess.uuid && o.sessiondID == sess.sessiondID && sess.minor >= 11 {
+			return
+		}
+	}
+	used := map[*chunk]bool{}
+	if sess.current != nil {
+		used[sess.current] = true
+	}
+	if sess.pendingClose != nil {
+		used[sess.pendingClose] = true
+	}
+	for _, st := range sess.streams {
+		for _, seg := range st.segs {
+			used[seg.chunk] = true
+		}
+		if st.metaChunk != nil {
+			used[st.metaChunk] = true
+		}
+	}
+	for k, c := range s.chunks {
+		if k.uuid == sess.uuid && k.sessiond == sess.sessiondID && sess.minor >= 11 {
+			used[c] = true
+			delete(s.chunks, k)
+		}
+	}
+	for c := range used {
+		c.root.Close()
 	}
 }
 
-var errNoChunk = errors.New("no trace chunk")
