@@ -110,3 +110,35 @@ func TestSeekTime(t *testing.T) {
 		})
 	}
 }
+
+// TestPackets checks the packet index and raw packet reads of every
+// stream: packets tile each file, and each packet starts with the magic.
+func TestPackets(t *testing.T) {
+	root, _ := loadIndex(t)
+	for _, opt := range []Options{{}, {NoIndex: true}} {
+		r, err := Open([]string{filepath.Join(root, "traces/babeltrace/succeed-trace-with-index/trace")}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range r.Streams() {
+			var end int64
+			for i, p := range s.Packets() {
+				if p.Offset != end {
+					t.Fatalf("%s packet %d at %d, want %d", s.Name, i, p.Offset, end)
+				}
+				end += p.Size
+				b, err := s.ReadPacket(i, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(b) != int(p.Size) || b[0] != 0xc1 || b[1] != 0x1f || b[2] != 0xfc || b[3] != 0xc1 {
+					t.Fatalf("%s packet %d: %d bytes starting % x", s.Name, i, len(b), b[:4])
+				}
+				if !p.HasTimes || p.End < p.Begin || !p.HasSeq || p.SeqNum != uint64(i) {
+					t.Errorf("%s packet %d: %+v", s.Name, i, p)
+				}
+			}
+		}
+		r.Close()
+	}
+}
