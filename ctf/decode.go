@@ -198,11 +198,40 @@ func (d *decoder) decode(o *op, slot int32) {
 		}
 		d.vals[slot] = Value{Class: o.class, Start: start, N: int32(n)}
 		d.stack = append(d.stack, slot)
+		vals := d.vals[start : int(start)+n]
 		for i, f := range o.fields {
+			// Fast path: a byte-aligned little-endian integer without a
+			// role, the most common member.
+			if f.kind == opInt && f.role == 0 && f.order == meta.LittleEndian {
+				off := alignUp(d.off, f.align)
+				if off&7 == 0 && off+uint64(f.size) <= d.end {
+					b := d.buf[off>>3:]
+					var v uint64
+					switch f.size {
+					case 8:
+						v = uint64(b[0])
+					case 16:
+						v = uint64(binary.LittleEndian.Uint16(b))
+					case 32:
+						v = uint64(binary.LittleEndian.Uint32(b))
+					case 64:
+						v = binary.LittleEndian.Uint64(b)
+					default:
+						v = readLE(d.buf, off, f.size)
+					}
+					if f.signed {
+						v = signExtend(v, f.size)
+					}
+					d.off = off + uint64(f.size)
+					vals[i] = Value{Class: f.class, Bits: v}
+					continue
+				}
+			}
 			d.decode(f, start+int32(i))
 			if d.err != nil {
 				break
 			}
+			vals = d.vals[start : int(start)+n] // d.vals may have grown
 		}
 		d.stack = d.stack[:len(d.stack)-1]
 	case opString:

@@ -6,16 +6,16 @@ import (
 	"testing"
 )
 
-type evKey struct {
+type seekKey struct {
 	ns     int64
 	name   string
 	stream *Stream
 	kind   Kind
 }
 
-func readKeys(t *testing.T, r *Reader, max int) []evKey {
+func readKeys(t *testing.T, r *Reader, max int) []seekKey {
 	t.Helper()
-	var out []evKey
+	var out []seekKey
 	var ev Event
 	for len(out) < max {
 		err := r.Read(&ev)
@@ -25,7 +25,7 @@ func readKeys(t *testing.T, r *Reader, max int) []evKey {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := evKey{ns: ev.NS, stream: ev.Stream, kind: ev.Kind}
+		k := seekKey{ns: ev.NS, stream: ev.Stream, kind: ev.Kind}
 		if ev.Kind == KindEvent {
 			k.name = ev.Class.Name
 		}
@@ -54,7 +54,7 @@ func TestSeekTime(t *testing.T) {
 			}
 			defer r.Close()
 			all := readKeys(t, r, 1<<30)
-			var events []evKey
+			var events []seekKey
 			for _, k := range all {
 				if k.kind == KindEvent {
 					events = append(events, k)
@@ -74,7 +74,7 @@ func TestSeekTime(t *testing.T) {
 				}
 				loads := r.packetLoads() - before
 				got := readKeys(t, r, 200)
-				var gotEv []evKey
+				var gotEv []seekKey
 				for _, k := range got {
 					if k.kind == KindEvent {
 						gotEv = append(gotEv, k)

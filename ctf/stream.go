@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/tracetop/tracetop/ctf/meta"
 )
@@ -76,7 +77,9 @@ type stream struct {
 	valid bool // head holds a message
 }
 
-var stampSeq uint64
+// stampSeq numbers decoded packets, process-wide, so that an event buffer
+// can tell whether it already holds a packet's values.
+var stampSeq atomic.Uint64
 
 func (s *stream) fileName() string { return s.files[s.packets[s.pi].File].path }
 
@@ -133,8 +136,7 @@ func (s *stream) loadPacket() error {
 	}
 	d.end = info.Content
 	s.pktRoot = [3]int32{-1, root[meta.ScopePacketHeader], root[meta.ScopePacketContext]}
-	stampSeq++
-	s.pktStamp = stampSeq
+	s.pktStamp = stampSeq.Add(1)
 	// Discarded events (counter snapshots) and lost packets (sequence gaps).
 	if info.HasDisc {
 		delta := info.Discarded - s.prevDisc
@@ -344,10 +346,15 @@ func (s *stream) message() {
 func (s *stream) decodeEvent() error {
 	d := &s.dec
 	ev := &s.head
-	d.vals = ev.Values[:0]
-	d.text = ev.Text[:0]
-	d.vals = append(d.vals, s.pktVals...)
-	d.text = append(d.text, s.pktText...)
+	if ev.stamp == s.pktStamp && len(ev.Values) >= len(s.pktVals) && len(ev.Text) >= len(s.pktText) {
+		// This buffer already starts with the values of this packet.
+		d.vals = ev.Values[:len(s.pktVals)]
+		d.text = ev.Text[:len(s.pktText)]
+	} else {
+		d.vals = append(ev.Values[:0], s.pktVals...)
+		d.text = append(ev.Text[:0], s.pktText...)
+	}
+	ev.stamp = 0
 	ev.Root = [7]int32{s.pktRoot[0], s.pktRoot[1], s.pktRoot[2], -1, -1, -1, -1}
 	d.root = &ev.Root
 	d.got = 0
@@ -355,6 +362,7 @@ func (s *stream) decodeEvent() error {
 	sp := s.sp
 	d.scope(meta.ScopeEventHeader, sp.eventHeader)
 	if d.err != nil {
+		ev.Values, ev.Text = d.vals, d.text
 		return s.eventErr(start)
 	}
 	var ep *eventPlan
