@@ -55,6 +55,8 @@ tt_lost=$(babeltrace2 "$WORK/tt" 2>&1 >/dev/null | sed -n 's/.*discarded \([0-9]
 mkdir "$INST"
 echo mono >"$INST/trace_clock"
 echo 4096 >"$INST/buffer_size_kb"
+echo 0 >"$INST/options/overwrite"
+echo 0 >"$INST/buffer_percent"
 for f in "$INST"/events/syscalls/sys_enter_*/enable "$INST"/events/syscalls/sys_exit_*/enable \
 	"$INST"/events/sched/sched_switch/enable; do echo 1 >"$f"; done
 CATS=
