@@ -830,4 +830,3 @@ func (s *Server) maybeRemove(sess *session) {
 		c.root.Close()
 	}
 }
-

@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,17 +20,55 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("TRACETOP_TEST_RELAY"); dir != "" {
 		os.Exit(runHelperRelay(dir))
 	}
-	os.Exit(m.Run())
+	// The network poller keeps two descriptors once started: start it first.
+	if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		l.Close()
+	}
+	fds, gs := openFDs(), runtime.NumGoroutine()
+	code := m.Run()
+	if fuzzSrv != nil {
+		fuzzSrv.Close()
+		os.RemoveAll(fuzzSrv.cfg.OutputDir)
+	}
+	if code == 0 && !testing.Short() {
+		// Every server, connection and file of the tests is closed.
+		for i := 0; ; i++ {
+			f, g := openFDs(), runtime.NumGoroutine()
+			if f <= fds && g <= gs {
+				break
+			}
+			if i == 200 {
+				fmt.Fprintf(os.Stderr, "leak: %d open files (were %d), %d goroutines (were %d)\n", f, fds, g, gs)
+				code = 1
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	os.Exit(code)
+}
+
+func openFDs() int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	return len(ents)
 }
 
 func runHelperRelay(dir string) int {
+	if _, err := Recover(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	srv, err := New(Config{OutputDir: dir, Location: time.UTC})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	var ls []net.Listener
-	for _, port := range []string{"5342", "5343", "5344"} {
+	ports := []string{"5342", "5343", "5344"}
+	if p := os.Getenv("TRACETOP_TEST_RELAY_PORTS"); p != "" {
+		ports = strings.Split(p, ",")
+	}
+	for _, port := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:"+port)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -78,6 +78,11 @@ func Run(ctx context.Context, o RunOptions) error {
 		}
 		ls = append(ls, l)
 	}
+	if n, err := Recover(o.OutputDir); err != nil {
+		return fmt.Errorf("relay: recover %s: %w", o.OutputDir, err)
+	} else if n > 0 && o.Logf != nil {
+		o.Logf("relayd: recovered %d files cut by a previous crash", n)
+	}
 	srv, err := New(Config{OutputDir: o.OutputDir, Logf: o.Logf})
 	if err != nil {
 		return err
