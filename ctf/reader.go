@@ -188,6 +188,7 @@ type fileIndex struct {
 	cpu     int
 	sp      *streamPlan
 	mem     io.ReaderAt
+	err     error // damage after the last good packet
 }
 
 // addStreams indexes the data files of a trace and groups them into
@@ -266,6 +267,10 @@ func (r *Reader) group(t *Trace, tp *tracePlan, files []*fileIndex) {
 			return false
 		})
 		for _, fi := range fs {
+			if s.tailErr != nil {
+				break // nothing after the damage
+			}
+			s.tailErr = fi.err
 			fno := len(s.files)
 			s.files = append(s.files, streamFile{path: fi.path, size: fi.size, mem: fi.mem})
 			for _, p := range fi.packets {
@@ -418,11 +423,15 @@ func indexData(path string, f io.ReaderAt, size int64, tp *tracePlan, opt Option
 		if off >= fi.size {
 			break
 		}
+		// Damage after the first packet: the stream delivers every event
+		// before it, then the error.
 		if h, err = head(off); err != nil {
-			return nil, err
+			fi.err = err
+			break
 		}
 		if h.sp != fi.sp {
-			return nil, &FormatError{File: path, Off: off, Msg: fmt.Sprintf("packet of stream class %d in a file of stream class %d", h.StreamID, fi.sp.class.ID)}
+			fi.err = &FormatError{File: path, Off: off, Msg: fmt.Sprintf("packet of stream class %d in a file of stream class %d", h.StreamID, fi.sp.class.ID)}
+			break
 		}
 	}
 	return fi, nil

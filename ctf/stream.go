@@ -70,6 +70,9 @@ type stream struct {
 	lostBegin uint64
 	lostEnd   uint64
 
+	// tailErr is the damage found after the last indexed packet.
+	tailErr error
+
 	head  Event
 	key   int64 // merge key of head
 	err   error // sticky: the stream cannot go on
@@ -279,6 +282,10 @@ func (s *stream) advance() {
 	for {
 		if !s.inPacket {
 			if s.pi >= len(s.packets) {
+				if s.tailErr != nil {
+					s.err = s.tailErr
+					return
+				}
 				s.done = true
 				for i := range s.files {
 					s.files[i].close()
