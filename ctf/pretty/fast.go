@@ -1,6 +1,8 @@
 package pretty
 
 import (
+	"strconv"
+
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/ctf/meta"
 )
@@ -14,7 +16,28 @@ type flatOp struct {
 	lit   string // text before the value
 	scope int8   // index in scopeOrder
 	idx   int32  // member index in the scope's root structure
+	how   uint8  // fmtUnsigned, fmtSigned, fmtString or fmtOther
 	n     *node
+}
+
+const (
+	fmtOther uint8 = iota
+	fmtUnsigned
+	fmtSigned
+	fmtString
+)
+
+func howOf(n *node) uint8 {
+	switch {
+	case (n.kind == meta.KindInt || n.kind == meta.KindVarInt) && n.base == 10:
+		if n.signed {
+			return fmtSigned
+		}
+		return fmtUnsigned
+	case n.kind == meta.KindString:
+		return fmtString
+	}
+	return fmtOther
 }
 
 type flatProg struct {
@@ -77,7 +100,7 @@ func (p *Printer) flatten(pl *classPlan) *flatProg {
 			lit = append(lit, sep...)
 			switch {
 			case scalar(k.kind) || k.text:
-				fp.ops = append(fp.ops, flatOp{lit: string(lit), scope: int8(i), idx: int32(j), n: k})
+				fp.ops = append(fp.ops, flatOp{lit: string(lit), scope: int8(i), idx: int32(j), how: howOf(k), n: k})
 				lit = lit[:0]
 			case k.kind == meta.KindStruct && len(k.kids) == 0:
 				lit = append(lit, "{ }"...)
@@ -113,6 +136,17 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 		op := &fp.ops[i]
 		b = append(b, op.lit...)
 		v := &ev.Values[starts[op.scope]+op.idx]
+		switch op.how {
+		case fmtUnsigned:
+			b = strconv.AppendUint(b, v.Bits, 10)
+			continue
+		case fmtSigned:
+			b = strconv.AppendInt(b, int64(v.Bits), 10)
+			continue
+		case fmtString:
+			b = appendQuoted(b, op.n.str(text(ev, v)))
+			continue
+		}
 		n := op.n
 		switch n.kind {
 		case meta.KindInt, meta.KindVarInt:

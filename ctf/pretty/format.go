@@ -87,16 +87,16 @@ var digits2 = func() (t [200]byte) {
 
 // appendNano appends a 9-digit nanosecond count (ns < 1e9).
 func appendNano(b []byte, ns uint64) []byte {
-	n := len(b)
-	b = append(b, "000000000"...)
-	d := b[n : n+9 : n+9]
-	for i := 7; i >= 1; i -= 2 {
-		q := ns % 100
-		ns /= 100
-		d[i], d[i+1] = digits2[2*q], digits2[2*q+1]
-	}
-	d[0] = byte('0' + ns%10)
-	return b
+	x := uint32(ns % 1e9)
+	a := x / 10000000
+	r := x % 10000000
+	c := r / 100000
+	r %= 100000
+	d := r / 1000
+	r %= 1000
+	e := r / 10
+	return append(b, digits2[2*a], digits2[2*a+1], digits2[2*c], digits2[2*c+1],
+		digits2[2*d], digits2[2*d+1], digits2[2*e], digits2[2*e+1], byte('0'+r%10))
 }
 
 // appendFloat formats like C's printf("%g").

@@ -3,6 +3,7 @@ package pretty
 import (
 	"bytes"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -421,5 +422,14 @@ func TestEmptyStringShowsPrevious(t *testing.T) {
 `
 	if got != want {
 		t.Errorf("got\n%swant\n%s", got, want)
+	}
+}
+
+func TestAppendNano(t *testing.T) {
+	for _, v := range []uint64{0, 1, 9, 10, 123456789, 999999999, 100000000, 5000, 70000001} {
+		want := strings.Repeat("0", 9-len(strconv.FormatUint(v, 10))) + strconv.FormatUint(v, 10)
+		if got := string(appendNano(nil, v)); got != want {
+			t.Errorf("%d: got %q want %q", v, got, want)
+		}
 	}
 }

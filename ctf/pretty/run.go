@@ -29,7 +29,7 @@ func Run(src ctf.Source, w io.Writer, o Options, r Range) error {
 	for _, t := range src.Traces() {
 		p.MetadataWarnings(t)
 	}
-	const nBatches, batchLen = 4, 256
+	const nBatches, batchLen = 4, 1024
 	free := make(chan *batch, nBatches)
 	full := make(chan *batch, nBatches)
 	quit := make(chan struct{})
@@ -74,6 +74,13 @@ read:
 	}
 	return rerr
 }
+
+// Buffers of a batched event larger than these are given back to the
+// garbage collector after printing.
+const (
+	maxKeptValues = 512
+	maxKeptText   = 8 << 10
+)
 
 type batch struct {
 	evs []ctf.Event
@@ -121,6 +128,17 @@ func printBatches(p *Printer, o Options, r Range, full <-chan *batch, free chan<
 				} else {
 					err = perr
 				}
+			}
+		}
+		// Keep what a batch holds bounded whatever the events: buffers
+		// grown by a big event are dropped, not kept in circulation.
+		for i := 0; i < b.n; i++ {
+			ev := &b.evs[i]
+			if cap(ev.Values) > maxKeptValues {
+				ev.Values = nil
+			}
+			if cap(ev.Text) > maxKeptText {
+				ev.Text = nil
 			}
 		}
 		if (err != nil || p.stopped) && quit != nil {
