@@ -393,3 +393,13 @@ func BenchmarkView(b *testing.B) {
 		src.Close()
 	}
 }
+
+// TestRangeNeedsClock: like babeltrace2's trimmer, a time range on a
+// trace without clock is an error.
+func TestRangeNeedsClock(t *testing.T) {
+	trace := filepath.Join(testenv.SharedDir(t, "traces"), "babeltrace/succeed-smalltrace/trace")
+	b, _ := pretty.ParseBound("1")
+	if _, _, _, err := viewRange(trace, pretty.DefaultOptions(), time.UTC, pretty.Range{Begin: b}); err == nil {
+		t.Error("no error")
+	}
+}

@@ -2,6 +2,7 @@ package pretty
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"path/filepath"
@@ -107,6 +108,15 @@ func printBatches(p *Printer, o Options, r Range, full <-chan *batch, free chan<
 					hi = r.End.NS(first, o.location())
 				}
 				resolved = true
+			}
+			if (r.Begin.Set || r.End.Set) && !ev.HasTime {
+				// As babeltrace2's trimmer: a time range needs times.
+				name := ""
+				if ev.Stream != nil {
+					name = ev.Stream.Name
+				}
+				err = fmt.Errorf("--begin/--end: stream %q has no clock, its events have no time", name)
+				break
 			}
 			switch ev.Kind {
 			case ctf.KindEvent:
