@@ -325,6 +325,7 @@ type cpuStream struct {
 		flags uint64
 	}
 	kernelLost uint64 // lost events counted from page flags
+	livePacket bool   // the live timer has written a packet (later ticks may send beacons)
 	nEvents    atomic.Uint64
 	nLost      atomic.Uint64
 }
@@ -478,12 +479,24 @@ func (s *cpuStream) poll(final bool) error {
 	}
 	if lt := s.ch.cfg.LiveTimer; lt > 0 && now.Sub(s.lastLive) >= lt && !final {
 		s.lastLive = now
-		end := uint64(min(limit, s.mark))
-		if err := s.st.Beacon(max(end, s.st.Last())); err != nil {
+		end := max(uint64(min(limit, s.mark)), s.st.Last())
+		h := s.ch.rec.cfg.Live
+		// With a hook (a relay), an idle stream sends an index-only
+		// beacon instead of an empty packet, as LTTng's consumer does;
+		// only its first tick writes a packet, since a relay ignores the
+		// beacons of a stream that has none.
+		var err error
+		if h == nil || !s.livePacket && s.st.Events() == 0 {
+			err = s.st.Beacon(end)
+			s.livePacket = true
+		} else {
+			err = s.st.Flush(end)
+		}
+		if err != nil {
 			return err
 		}
-		if h := s.ch.rec.cfg.Live; h != nil {
-			h(s.st.Name(), Timestamp(s.st.Last()))
+		if h != nil {
+			h(s.st.Name(), Timestamp(end))
 		}
 	}
 	return nil

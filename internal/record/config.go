@@ -76,7 +76,11 @@ type Config struct {
 
 // LiveHook is told, once per live-timer period and stream, the stream's
 // name and the time up to which that stream is complete (its last packet
-// end, or the beacon time when it had nothing to say).
+// end, or the beacon time when it had nothing to say). With a hook, a
+// stream idle for a whole period writes no empty packet (except at its
+// first tick): the hook sends the beacon, as LTTng's consumer sends an
+// index without data. It runs on the stream's goroutine, after the
+// stream's packets of the period went to the Sink.
 type LiveHook func(stream string, complete Timestamp)
 
 // ErrBufferTooSmall is returned for sub-buffers that cannot hold an event.

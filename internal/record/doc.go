@@ -83,5 +83,6 @@
 // sub-buffer is full, at each SwitchTimer period, and at Stop. With a
 // LiveTimer, every stream flushes at each period, idle streams write an
 // empty beacon packet, and Config.Live is told how far each stream is
-// complete.
+// complete. With Config.Live set, idle streams write no packet after
+// their first: the hook sends an index-only beacon (a relay sink does).
 package record
