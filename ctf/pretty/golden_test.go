@@ -107,17 +107,13 @@ func viewRange(trace string, o pretty.Options, loc *time.Location, r pretty.Rang
 
 var (
 	logPrefix = regexp.MustCompile(`(?m)^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} +\d+ +\d+ `)
-	visitorFn = regexp.MustCompile(`(?m)^W PLUGIN/CTF/META/IR-VISITOR \S+ `)
 )
 
 // normErr makes stderr comparable with a reference: log line times and
-// process ids go, and so do the C function names of metadata warnings
-// (babeltrace2 words a trace block's unknown attribute like a stream
-// block's, which only its function name tells apart); stream paths are made
-// relative to the trace folder, as in the references.
+// process ids go; stream paths are made relative to the trace folder, as
+// in the references.
 func normErr(b []byte, traceDir string) string {
 	s := logPrefix.ReplaceAllString(string(b), "")
-	s = visitorFn.ReplaceAllString(s, "W PLUGIN/CTF/META/IR-VISITOR ")
 	if abs, err := filepath.Abs(traceDir); err == nil {
 		s = strings.ReplaceAll(s, abs+"/", "")
 	}

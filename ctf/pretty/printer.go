@@ -3,12 +3,14 @@ package pretty
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/ctf/meta"
+	"github.com/tracetop/tracetop/ctf/tsdl"
 )
 
 // flushAt is the buffer size at which the printer writes out.
@@ -605,22 +607,67 @@ func (p *Printer) discarded(ev *ctf.Event, what string) {
 //
 //	MM-DD HH:MM:SS.mmm PID TID W PLUGIN/CTF/META/IR-VISITOR FUNC@visitor-generate-ir.c:LINE [auto-disc-source-ctf-fs] At line N in metadata stream: ...
 func (p *Printer) MetadataWarnings(t *ctf.Trace) {
-	if t == nil || t.Meta == nil {
+	if t == nil || t.Meta == nil || len(t.Meta.Warnings) == 0 {
 		return
 	}
+	blocks := topBlocks(t)
 	for _, w := range t.Meta.Warnings {
-		p.warn(warningLine(time.Now(), os.Getpid(), w))
+		p.warn(warningLine(time.Now(), os.Getpid(), w, blocks))
 	}
+}
+
+// topBlocks returns, for each line of a trace's metadata text, the
+// keyword of the top-level block it is in ("trace", "stream", ...):
+// babeltrace2 words an unknown attribute of a trace block and of a stream
+// block alike, and only the function named in its log line differs.
+func topBlocks(t *ctf.Trace) []string {
+	if t.Path == "" || strings.Contains(t.Path, "://") {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(t.Path, "metadata"))
+	if err != nil {
+		return nil
+	}
+	if tsdl.IsPacketized(b) {
+		if b, err = tsdl.Unpacketize(b); err != nil {
+			return nil
+		}
+	}
+	var out []string
+	depth, kw := 0, ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if depth == 0 {
+			if f := strings.Fields(strings.TrimSpace(line)); len(f) > 0 {
+				kw = strings.TrimRight(f[0], "{")
+			}
+		}
+		out = append(out, kw)
+		depth += strings.Count(line, "{") - strings.Count(line, "}")
+		if depth < 0 {
+			depth = 0
+		}
+	}
+	return out
 }
 
 // warningLine renders one metadata warning. The parser writes either
 // babeltrace2's "At line N in metadata stream: ..." or "metadata line N:
-// ...".
-func warningLine(now time.Time, pid int, w string) string {
+// ...". blocks gives the top-level block of each line (may be nil).
+func warningLine(now time.Time, pid int, w string, blocks []string) string {
 	if rest, ok := strings.CutPrefix(w, "metadata line "); ok {
 		if num, msg, ok := strings.Cut(rest, ": "); ok {
 			w = "At line " + num + " in metadata stream: " + msg
 		}
+	}
+	line := 0
+	if rest, ok := strings.CutPrefix(w, "At line "); ok {
+		if num, _, ok := strings.Cut(rest, " "); ok {
+			line, _ = strconv.Atoi(num)
+		}
+	}
+	block := ""
+	if line >= 1 && line <= len(blocks) {
+		block = blocks[line-1]
 	}
 	fn := "visit_trace_decl_entry@visitor-generate-ir.c:3935"
 	switch {
@@ -633,7 +680,9 @@ func warningLine(now time.Time, pid int, w string) string {
 		// class's.
 		w = strings.Replace(w, "in trace class", "in stream class", 1)
 	case strings.Contains(w, "in stream class"):
-		fn = "visit_stream_decl_entry@visitor-generate-ir.c:3683"
+		if block != "trace" {
+			fn = "visit_stream_decl_entry@visitor-generate-ir.c:3683"
+		}
 	case strings.Contains(w, "in clock class"):
 		fn = "visit_clock_decl_entry@visitor-generate-ir.c:4424"
 	}

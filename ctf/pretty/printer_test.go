@@ -354,7 +354,7 @@ func TestNegativeTime(t *testing.T) {
 
 func TestWarningLine(t *testing.T) {
 	now := time.Date(2025, 11, 25, 21, 11, 41, 888e6, time.UTC)
-	got := warningLine(now, 16894, `At line 2 in metadata stream: Unknown attribute in integer field class: attr-name="aa"`)
+	got := warningLine(now, 16894, `At line 2 in metadata stream: Unknown attribute in integer field class: attr-name="aa"`, nil)
 	want := `11-25 21:11:41.888 16894 16894 W PLUGIN/CTF/META/IR-VISITOR visit_integer_decl@visitor-generate-ir.c:2520 [auto-disc-source-ctf-fs] At line 2 in metadata stream: Unknown attribute in integer field class: attr-name="aa"` + "\n"
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
