@@ -344,3 +344,12 @@ func (m *Machine) current(c *CPUState) *Thread {
 	}
 	return m.thread(c.Current)
 }
+
+// OnCPU returns the thread running on CPU c (nil when unknown or before
+// the CPU's first sched_switch).
+func (m *Machine) OnCPU(c CPU) *Thread {
+	if c < 0 || int(c) >= len(m.cpus) || m.cpus[c] == nil || m.cpus[c].Current == NoTID {
+		return nil
+	}
+	return m.threads[m.cpus[c].Current]
+}
