@@ -71,7 +71,7 @@ type channel struct {
 	firstEr error
 }
 
-func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, withDump bool) (*channel, error) {
+func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, withDump bool) (_ *channel, retErr error) {
 	ch := &channel{rec: r, cfg: cfg, id: id, page: r.fs.PageLayout(), streams: map[CPU]*cpuStream{}}
 	sc := writer.StreamClass{ID: id}
 	for _, name := range cfg.Contexts {
@@ -116,9 +116,19 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 		return nil, err
 	}
 	ch.inst = inst
+	// A channel that fails from here on removes its instance: the caller
+	// only knows of the channels returned, and a session retried under the
+	// same name would find the instance in its way.
+	defer func() {
+		if retErr != nil {
+			if err := inst.Remove(); err != nil {
+				r.cfg.Logf("%v", err)
+			}
+		}
+	}()
 	kb := cfg.SubbufSize * cfg.SubbufCount / 1024
 	if err := inst.SetBufferSizeKB(kb); err != nil {
-		return nil, fmt.Errorf("channel %q: %w: the kernel refused %d KiB per CPU (%v)", cfg.Name, ErrBufferTooSmall, kb, err)
+		return nil, fmt.Errorf("channel %q: %w: %d KiB per CPU (%v); choose smaller or fewer sub-buffers (lttng enable-channel --subbuf-size, --num-subbuf)", cfg.Name, ErrBufferRefused, kb, err)
 	}
 	if err := inst.SetClock("mono"); err != nil {
 		return nil, fmt.Errorf("channel %q: trace clock mono: %w", cfg.Name, err)

@@ -86,6 +86,10 @@ type LiveHook func(stream string, complete Timestamp)
 // ErrBufferTooSmall is returned for sub-buffers that cannot hold an event.
 var ErrBufferTooSmall = errors.New("sub-buffer too small")
 
+// ErrBufferRefused is returned when the kernel cannot allocate the
+// buffers of a channel (more than the machine's free memory).
+var ErrBufferRefused = errors.New("the kernel refused the buffer size")
+
 // withDefaults fills zero values and checks limits.
 func (c Config) withDefaults() (Config, error) {
 	if c.Session == "" {
