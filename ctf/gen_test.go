@@ -350,3 +350,77 @@ func TestMetadataRefused(t *testing.T) {
 		t.Error("dangling length accepted")
 	}
 }
+
+// TestGeneratedCTF2 decodes CTF 2-only field classes from a generated
+// trace: blobs, static and dynamic strings, optionals, LEB128 integers,
+// variants chosen by selector ranges, and relative locations that step up
+// to the parent structure.
+func TestGeneratedCTF2(t *testing.T) {
+	u8 := &meta.Class{Kind: meta.KindInt, Size: 8, Align: 8}
+	u32 := &meta.Class{Kind: meta.KindInt, Size: 32, Align: 32}
+	st := func(fields ...meta.Field) *meta.Class { return &meta.Class{Kind: meta.KindStruct, Align: 1, Fields: fields} }
+	f := func(n string, c *meta.Class) meta.Field { return meta.Field{Name: n, Class: c} }
+	payload := st(
+		f("len", u8),
+		f("blob", &meta.Class{Kind: meta.KindDynamicBlob, Align: 8, LengthRef: meta.FieldRef{Path: []string{"len"}}}),
+		f("fixed", &meta.Class{Kind: meta.KindStaticText, Align: 8, Length: 4}),
+		f("sel", u8),
+		f("opt", &meta.Class{Kind: meta.KindOptional, Elem: u32, Selector: meta.FieldRef{Path: []string{"sel"}},
+			SelectorRanges: [][]meta.Range{{{Lo: 1, Hi: 3}}}}),
+		f("vi", &meta.Class{Kind: meta.KindVarInt, Signed: true, Align: 8}),
+		f("inner", st(
+			f("text", &meta.Class{Kind: meta.KindDynamicText, Align: 8, LengthRef: meta.FieldRef{Path: []string{"", "len"}}}),
+			f("var", &meta.Class{Kind: meta.KindVariant, Selector: meta.FieldRef{Scope: meta.ScopeEventPayload, Path: []string{"sel"}},
+				SelectorRanges: [][]meta.Range{{{Lo: 0, Hi: 0}}, {{Lo: 1, Hi: 5}}},
+				Fields:         []meta.Field{f("a", u8), f("b", u32)}}),
+		)),
+	)
+	tr := &meta.Trace{Major: 2, Streams: []*meta.Stream{{Events: []*meta.Event{{Name: "e", Payload: payload}}}}}
+	tp, err := compileTrace(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w bitWriter
+	w.put(3, 8, meta.LittleEndian)
+	w.bytes("\x01\x00\x02")
+	w.bytes("ab\x00c")
+	w.put(2, 8, meta.LittleEndian)
+	w.align(32)
+	w.put(0xdeadbeef, 32, meta.LittleEndian)
+	w.bytes("\x9c\x7f") // LEB128 -100
+	w.bytes("xyz")
+	w.align(32)
+	w.put(77, 32, meta.LittleEndian)
+	data := w.b[:w.off/8]
+	r, err := memReader(tp, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	if err := r.Read(&ev); err != nil {
+		t.Fatal(err)
+	}
+	field := func(n string) *Value { return ev.Field(meta.ScopeEventPayload, payload.FieldIndex(n)) }
+	if b := ev.Bytes(field("blob")); string(b) != "\x01\x00\x02" {
+		t.Errorf("blob % x", b)
+	}
+	if s := ev.String(field("fixed")); s != "ab" {
+		t.Errorf("static text %q", s)
+	}
+	if o := field("opt"); o.N != 1 || ev.Child(o, 0).Uint() != 0xdeadbeef {
+		t.Errorf("optional %+v", o)
+	}
+	if v := field("vi").Int(); v != -100 {
+		t.Errorf("LEB128 %d", v)
+	}
+	in := field("inner")
+	if s := ev.String(ev.Child(in, 0)); s != "xyz" {
+		t.Errorf("dynamic text %q", s)
+	}
+	if v := ev.Child(in, 1); v.Opt != 1 || ev.Child(v, 0).Uint() != 77 {
+		t.Errorf("variant by ranges: opt %d", v.Opt)
+	}
+	if err := r.Read(&ev); err != io.EOF {
+		t.Errorf("after the event: %v", err)
+	}
+}

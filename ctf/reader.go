@@ -382,12 +382,12 @@ func indexData(path string, f io.ReaderAt, size int64, tp *tracePlan, opt Option
 	fi.cpu = cpuID(&d)
 	if !opt.NoIndex {
 		ipath := filepath.Join(filepath.Dir(path), "index", filepath.Base(path)+".idx")
-		if _, ents, err := index.ReadFile(ipath); err == nil && len(ents) > 0 {
+		if ih, ents, err := index.ReadFile(ipath); err == nil && len(ents) > 0 {
 			var off int64
 			for i, e := range ents {
 				if int64(e.Offset) != off || e.PacketSize%8 != 0 || e.PacketSize == 0 ||
 					int64(e.PacketSize/8) > fi.size-off || e.ContentSize > e.PacketSize {
-					return nil, &FormatError{File: ipath, Off: int64(index.HeaderSize) + int64(i)*72,
+					return nil, &FormatError{File: ipath, Off: int64(index.HeaderSize) + int64(i)*int64(ih.EntrySize),
 						Msg: fmt.Sprintf("index entry %d (packet at byte %#x, %d bits) does not match the data file of %d bytes", i, e.Offset, e.PacketSize, fi.size)}
 				}
 				p := PacketInfo{Offset: off, Size: int64(e.PacketSize / 8), Content: e.ContentSize,
