@@ -358,7 +358,9 @@ func TestMetadataRefused(t *testing.T) {
 func TestGeneratedCTF2(t *testing.T) {
 	u8 := &meta.Class{Kind: meta.KindInt, Size: 8, Align: 8}
 	u32 := &meta.Class{Kind: meta.KindInt, Size: 32, Align: 32}
-	st := func(fields ...meta.Field) *meta.Class { return &meta.Class{Kind: meta.KindStruct, Align: 1, Fields: fields} }
+	st := func(fields ...meta.Field) *meta.Class {
+		return &meta.Class{Kind: meta.KindStruct, Align: 1, Fields: fields}
+	}
 	f := func(n string, c *meta.Class) meta.Field { return meta.Field{Name: n, Class: c} }
 	payload := st(
 		f("len", u8),
