@@ -37,6 +37,7 @@ type Reader struct {
 	heap    streamHeap
 	started bool
 	err     error
+	tail    tailState // following growing files (tail.go)
 }
 
 var _ Source = (*Reader)(nil)
@@ -487,7 +488,11 @@ func (r *Reader) Read(ev *Event) error {
 		r.err = s.err
 		return r.err
 	}
-	*ev, s.head = s.head, *ev
+	// Hand the decoded message over and give its buffers to the stream
+	// (one copy of the Event, no allocation).
+	vals, text, stamp := ev.Values, ev.Text, ev.stamp
+	*ev = s.head
+	s.head.Values, s.head.Text, s.head.stamp = vals, text, stamp
 	s.advance()
 	if s.valid || s.err != nil {
 		r.heap.fix0()
