@@ -154,6 +154,14 @@ func (t *Tracer) SetSyscall(nr int, c SyscallConf) error {
 	return nil
 }
 
+// SetFork chooses whether Start attaches sched_process_fork (records of
+// KindFork); it has no effect on a started Tracer.
+func (t *Tracer) SetFork(on bool) {
+	t.mu.Lock()
+	t.fork = on
+	t.mu.Unlock()
+}
+
 // Start attaches the programs; records flow from now on.
 func (t *Tracer) Start() error {
 	t.mu.Lock()

@@ -99,6 +99,22 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 	if err != nil {
 		return nil, fmt.Errorf("channel %q: %w", cfg.Name, err)
 	}
+	// Sources that record a tracepoint better than tracefs take it over.
+	if len(cfg.Sources) > 0 && len(sels) > 0 {
+		names := make([]string, len(sels))
+		for i, s := range sels {
+			names[i] = s.name
+		}
+		taken := map[string]bool{}
+		for _, src := range cfg.Sources {
+			if p, ok := src.(TracepointProvider); ok {
+				for _, n := range p.ProvideTracepoints(names) {
+					taken[n] = true
+				}
+			}
+		}
+		sels = slices.DeleteFunc(sels, func(s selection) bool { return s.sys == 0 && taken[s.name] })
+	}
 	// sched_process_fork needs the clone flags of task_newtask to tell a
 	// thread from a process.
 	hasFork, hasNewtask := false, false
@@ -589,8 +605,14 @@ func (s *cpuStream) track(c *conv, data []byte) {
 }
 
 // encodeFork writes sched_process_fork in lttng-modules 2.13's layout.
-// tracefs gives thread ids only; the thread group ids come from the clone
-// flags of the task_newtask record just before and from /proc.
+// tracefs gives thread ids only; the rest comes from the clone flags of
+// the task_newtask record just before and from /proc. A new process may
+// live in a pid namespace of its own (the first child after
+// unshare(CLONE_NEWPID) is its pid 1): its ids there and the namespace
+// inode are read from /proc/CHILD while the child exists; once it has
+// exited, the namespace is its parent's pid_for_children and the ids
+// inside it are unknown (0). The BPF source (events.Source) records
+// sched_process_fork exactly and takes it over when present.
 func (s *cpuStream) encodeFork(c *conv, data []byte) {
 	fm := c.fmt
 	ptid := int32(fm.Field("parent_pid").Int(data))
@@ -599,17 +621,7 @@ func (s *cpuStream) encodeFork(c *conv, data []byte) {
 	parent := procs.get(ptid)
 	var child procInfo
 	if s.newtask.pid == ctid {
-		child = procInfo{known: true, tgid: ctid, ppid: parent.tgid, pidns: parent.pidns, vtids: []int32{ctid}, vpids: []int32{ctid}}
-		if s.newtask.flags&cloneThread != 0 {
-			child.tgid, child.ppid = parent.tgid, parent.ppid
-			child.vpids = parent.vpids
-		}
-		if len(parent.vtids) > 1 {
-			// nested namespace: read the child's own ids when it still exists
-			if rp := readProc(ctid); rp.known {
-				child = rp
-			}
-		}
+		child = forkChild(parent, ptid, ctid, s.newtask.flags)
 		procs.put(ctid, child)
 	} else {
 		child = procs.get(ctid)
@@ -634,6 +646,48 @@ func (s *cpuStream) encodeFork(c *conv, data []byte) {
 	}
 	p.I32(child.tgid)
 	p.U32(child.pidns)
+}
+
+// forkChild returns what is known of a task just created by parent ptid
+// with clone flags.
+func forkChild(parent procInfo, ptid, ctid int32, flags uint64) procInfo {
+	if flags&cloneThread != 0 {
+		// A thread shares its process's pid namespace (the kernel refuses
+		// CLONE_THREAD across namespaces): its ids come from /proc when it
+		// is still there, else from its process.
+		if rp := readProc(ctid); rp.known && rp.tgid == parent.tgid {
+			return rp
+		}
+		child := procInfo{known: true, tgid: parent.tgid, ppid: parent.ppid, vppid: parent.vppid,
+			pidns: parent.pidns, vpids: parent.vpids, vtids: []int32{ctid}}
+		if len(parent.vtids) > 1 {
+			child.vtids = make([]int32, len(parent.vtids)) // inner ids unknown
+			child.vtids[0] = ctid
+		}
+		return child
+	}
+	if rp := readProc(ctid); rp.known && rp.ppid == parent.tgid {
+		return rp
+	}
+	// The child has gone: its namespace is the parent's pid_for_children.
+	child := procInfo{known: true, tgid: ctid, ppid: parent.tgid, pidns: parent.pidns}
+	depth := len(parent.vtids)
+	if depth == 0 {
+		depth = 1
+	}
+	if ns := nsInode(ptid, "pid_for_children"); ns != 0 && ns != parent.pidns {
+		child.pidns = ns
+		depth++
+	}
+	child.vtids = make([]int32, depth)
+	child.vtids[0] = ctid
+	if depth == 1 {
+		child.vppid = parent.tgid
+	} else if depth == len(parent.vpids) {
+		child.vppid = parent.vpids[depth-1]
+	}
+	child.vpids = child.vtids
+	return child
 }
 
 // encodeCtx appends the channel's context fields for thread tid.

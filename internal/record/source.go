@@ -34,6 +34,17 @@ type SyscallProvider interface {
 	ProvidesSyscalls() bool
 }
 
+// TracepointProvider is implemented by sources that record some
+// tracepoints themselves, with more than tracefs gives (the BPF fork
+// record has the child's ids in every pid namespace, read at fork time).
+type TracepointProvider interface {
+	// ProvideTracepoints is called once, before Classes, with the LTTng
+	// names of the tracepoints the channel selected. It returns those the
+	// source will record, under the same names: their tracefs events are
+	// left off.
+	ProvideTracepoints(names []string) []string
+}
+
 // Emitter is the recorder side of an EventSource: it takes events and
 // queues them for the CPU streams. Its methods are safe for concurrent use.
 type Emitter struct {

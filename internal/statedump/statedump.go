@@ -274,16 +274,18 @@ func (d *Dumper) namespaces(emit Emit, pid, tid string, t task) {
 				if lvl < len(t.nstgid) {
 					vpid = t.nstgid[lvl]
 				}
+				// The parent's id at this level, 0 when the parent is
+				// outside the namespace (a namespace's first process).
 				vppid := t.ppid
 				if lvl > 0 {
-					vppid = 0 // the parent of a namespace's first process is outside it
-					if pp, ok := d.readTask(itoa(t.ppid), itoa(t.ppid)); ok && lvl < len(pp.nstgid) && len(pp.nstgid) == len(t.nstgid) {
+					vppid = 0
+					if pp, ok := d.readTask(itoa(t.ppid), itoa(t.ppid)); ok && lvl < len(pp.nstgid) {
 						vppid = pp.nstgid[lvl]
 					}
 				}
-				ino := uint32(0)
-				if lvl == levels-1 {
-					ino = inum
+				ino := inum
+				if lvl < levels-1 {
+					ino = d.levelInode(t, lvl)
 				}
 				p.Reset()
 				p.I32(t.tid)
@@ -312,6 +314,30 @@ func (d *Dumper) namespaces(emit Emit, pid, tid string, t task) {
 			emit(c, t.tid, p.B)
 		}
 	}
+}
+
+// levelInode returns the inode of the pid namespace at level lvl above
+// task t: that of its nearest ancestor whose own namespace is at that
+// level (the outermost one at level 0).
+func (d *Dumper) levelInode(t task, lvl int) uint32 {
+	pid := t.ppid
+	for range 64 {
+		if pid <= 0 {
+			break
+		}
+		a, ok := d.readTask(itoa(pid), itoa(pid))
+		if !ok {
+			break
+		}
+		if len(a.nstgid) == lvl+1 {
+			return d.nsInode(itoa(pid), itoa(pid), "pid")
+		}
+		pid = a.ppid
+	}
+	if lvl == 0 {
+		return d.nsInode("1", "1", "pid")
+	}
+	return 0
 }
 
 func (d *Dumper) files(emit Emit, pid string, table uint64) {

@@ -46,6 +46,8 @@ type Source struct {
 var (
 	_ record.EventSource     = (*Source)(nil)
 	_ record.SyscallProvider = (*Source)(nil)
+
+	_ record.TracepointProvider = (*Source)(nil)
 )
 
 // Match returns the system calls whose lttng name matches one of the
@@ -114,6 +116,26 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		s.fork = add(&Fork)
 	}
 	return s, nil
+}
+
+// ProvideTracepoints implements record.TracepointProvider: the source
+// records sched_process_fork itself when the channel selects it, since
+// the BPF record holds the child's ids in every pid namespace and its
+// namespace inode, read at fork time, where tracefs has only the
+// thread ids (a child that already exited when the recorder reads its
+// record cannot be looked up in /proc any more).
+func (s *Source) ProvideTracepoints(names []string) []string {
+	for _, n := range names {
+		if n == "sched_process_fork" {
+			if s.fork == nil {
+				s.fork = &writer.EventClass{Name: Fork.Name, Fields: Fork.Fields}
+				s.classes = append(s.classes, s.fork)
+				s.tr.SetFork(true)
+			}
+			return []string{n}
+		}
+	}
+	return nil
 }
 
 // Name implements record.EventSource.
