@@ -113,9 +113,9 @@ type Event struct {
 	Root   [7]int32 // indexed by meta.Scope
 	Text   []byte
 
-	// TimeOverflow says NS does not fit in an int64 (a clock offset beyond
-	// 292 years, tracecompass/funky-trace): NS then holds the value
-	// wrapped modulo 2^64, as babeltrace 1 computes it.
+	// TimeOverflow says the time does not fit in an int64 (a clock offset
+	// beyond 292 years, tracecompass/funky-trace): NS then holds the time
+	// modulo 2^64, to be read as uint64(NS), as babeltrace 1 prints it.
 	TimeOverflow bool
 
 	stamp uint64 // which packet's values Values starts with (0: none)
