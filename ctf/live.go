@@ -237,16 +237,23 @@ func (ls *LiveStream) fill() {
 // than the clock value cycles (LTTng's INACTIVE index). It is ignored
 // before the trace has metadata.
 func (ls *LiveStream) Beacon(classID, cycles uint64) {
+	if ns, ok := ls.NS(classID, cycles); ok {
+		ls.raise(ns)
+	}
+}
+
+// NS converts a clock value of the stream (of CTF stream class classID
+// when the stream has had no packet yet) to nanoseconds from the clock
+// origin; ok is false without metadata or clock.
+func (ls *LiveStream) NS(classID, cycles uint64) (ns int64, ok bool) {
 	sp := ls.st.sp
 	if sp == nil && ls.t.tp != nil {
 		sp = ls.t.tp.byID[classID]
 	}
 	if sp == nil || sp.clock == nil {
-		return
+		return 0, false
 	}
-	if ns, ok := sp.clock.ns(cycles); ok {
-		ls.raise(ns)
-	}
+	return sp.clock.ns(cycles)
 }
 
 // SetBound says the stream has nothing older than ns (nanoseconds from the
