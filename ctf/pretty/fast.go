@@ -144,7 +144,7 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 			b = strconv.AppendInt(b, int64(v.Bits), 10)
 			continue
 		case fmtString:
-			b = appendQuoted(b, op.n.str(text(ev, v)))
+			b = appendQuoted(b, op.n.str(text(ev, v), p.recycled))
 			continue
 		}
 		n := op.n
@@ -156,7 +156,7 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 		case meta.KindFloat:
 			b = appendFloat(b, v.Float())
 		case meta.KindString:
-			b = appendQuoted(b, n.str(text(ev, v)))
+			b = appendQuoted(b, n.str(text(ev, v), p.recycled))
 		default:
 			b = appendQuoted(b, text(ev, v))
 		}

@@ -24,11 +24,12 @@ type node struct {
 	base     int
 	size     int
 	// stale holds the last non-empty value of a NUL-terminated string
-	// field outside arrays: babeltrace2 2.0 recycles its event objects
+	// field outside arrays. babeltrace2 2.0 recycles its event objects
 	// per event class and does not clear a string field that decodes
-	// empty, so an empty string prints as the previous non-empty value of
-	// the same field of the same event class (tracevizlab/wget-k,
-	// tracecompass/many-threads show it).
+	// empty: such a string prints as whatever the recycled object held,
+	// in practice the value of the previous event of the same class when
+	// that event was printed (and its object released) before the new
+	// one was decoded (tracevizlab/wget-k, tracecompass/many-threads).
 	stale   []byte
 	inArray bool
 }

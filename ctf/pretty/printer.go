@@ -30,7 +30,16 @@ type classPlan struct {
 	head   [2][]byte // [0]: at the start of a line, [1]: after a named time
 	scopes [4]*node
 	flat   *flatProg // nil when a printed member is compound
+	// seq is the number of events printed before the last event of this
+	// class, seen whether there was one.
+	seq  uint64
+	seen bool
 }
+
+// recycleBatch is how many messages babeltrace2 2.0 gets from a stream
+// at a time: an event object is created up to that many messages per
+// stream (and one batch more) before it is printed.
+const recycleBatch = 15
 
 // Printer formats events as babeltrace2's pretty sink. It is not safe for
 // concurrent use.
@@ -58,12 +67,20 @@ type Printer struct {
 	negWarned  bool
 	// stopped says printing ended early (--end reached, output closed).
 	stopped bool
+
+	// What decides whether babeltrace2 would print an event with a
+	// recycled object (see node.stale): events printed, streams seen.
+	seq        uint64
+	streams    map[*ctf.Stream]struct{}
+	lastStream *ctf.Stream
+	recycled   bool
 }
 
 // New returns a printer writing to w.
 func New(w io.Writer, o Options) *Printer {
 	return &Printer{w: w, opts: o, loc: o.location(), buf: make([]byte, 0, flushAt+64<<10),
-		plans: map[*meta.Event]*classPlan{}, names: map[*ctf.Trace]string{}}
+		plans: map[*meta.Event]*classPlan{}, names: map[*ctf.Trace]string{},
+		streams: map[*ctf.Stream]struct{}{}}
 }
 
 // Print prints an event on the output, or a discarded-events or
@@ -246,6 +263,14 @@ func (p *Printer) traceName(t *ctf.Trace) string {
 
 func (p *Printer) event(ev *ctf.Event) {
 	pl := p.plan(ev)
+	if ev.Stream != p.lastStream {
+		p.lastStream = ev.Stream
+		p.streams[ev.Stream] = struct{}{}
+	}
+	window := uint64(recycleBatch * (len(p.streams) + 1))
+	p.recycled = pl.seen && p.seq-pl.seq >= window
+	pl.seq, pl.seen = p.seq, true
+	p.seq++
 	o := &p.opts
 	b := p.buf
 	startLine := true
@@ -412,7 +437,7 @@ func (p *Printer) value(b []byte, n *node, v *ctf.Value, ev *ctf.Event, names bo
 	case meta.KindFloat:
 		return appendFloat(b, v.Float())
 	case meta.KindString:
-		return appendQuoted(b, n.str(text(ev, v)))
+		return appendQuoted(b, n.str(text(ev, v), p.recycled))
 	case meta.KindStaticText, meta.KindDynamicText:
 		return appendQuoted(b, text(ev, v))
 	case meta.KindStruct:
@@ -490,13 +515,17 @@ func (p *Printer) value(b []byte, n *node, v *ctf.Value, ev *ctf.Event, names bo
 }
 
 // str returns what babeltrace2 2.0 shows for a NUL-terminated string
-// field that decoded as s (see node.stale).
-func (n *node) str(s []byte) []byte {
+// field that decoded as s (see node.stale); recycled says the event's
+// object would be a recycled one.
+func (n *node) str(s []byte, recycled bool) []byte {
 	if n.inArray {
 		return s
 	}
 	if len(s) == 0 || s[0] == 0 {
-		return n.stale
+		if recycled {
+			return n.stale
+		}
+		return s
 	}
 	n.stale = append(n.stale[:0], s...)
 	return s

@@ -399,29 +399,44 @@ func BenchmarkPrint(b *testing.B) {
 
 func TestEmptyStringShowsPrevious(t *testing.T) {
 	// babeltrace2 2.0 does not clear a recycled string field that decodes
-	// empty: it shows the previous value of that field of the event class
-	// (the first event of a class shows "").
+	// empty: long enough after the previous event of the class (whose
+	// object is then recycled), it shows that event's value; the first
+	// events, and events close to the previous one of their class, get
+	// fresh objects and show "".
 	tr, sc := lttngTrace("h")
 	sc.EventContext = nil
 	open := &meta.Event{Name: "openat", Payload: structc("_filename", strc, "_flags", u32)}
 	other := &meta.Event{Name: "access", Payload: structc("_filename", strc)}
-	ev := func(ec *meta.Event, ns int64, kids ...fv) *ctf.Event {
-		return mkEvent(tr, sc, ec, ns, pkt(3), scopeVal{meta.ScopeEventPayload, fv{kids: kids}})
+	st := &ctf.Stream{Trace: tr, Class: sc, Name: "chan_0"}
+	ev := func(ec *meta.Event, kids ...fv) *ctf.Event {
+		e := mkEvent(tr, sc, ec, t0, pkt(3), scopeVal{meta.ScopeEventPayload, fv{kids: kids}})
+		e.Stream = st
+		return e
 	}
+	evs := []*ctf.Event{
+		ev(open, fv{str: ""}, fv{bits: 1}),
+		ev(open, fv{str: "/usr/lib/charset.alias"}, fv{bits: 2}),
+		ev(open, fv{str: ""}, fv{bits: 3}),
+	}
+	for range 40 {
+		evs = append(evs, ev(other, fv{str: "x"}))
+	}
+	evs = append(evs, ev(open, fv{str: ""}, fv{bits: 4}), ev(open, fv{str: ""}, fv{bits: 5}))
 	o := DefaultOptions()
 	o.NoDelta = true
-	got, _ := render(t, o,
-		ev(open, t0, fv{str: ""}, fv{bits: 1}),
-		ev(open, t0+1, fv{str: "/usr/lib/charset.alias"}, fv{bits: 2}),
-		ev(other, t0+2, fv{str: ""}),
-		ev(open, t0+3, fv{str: ""}, fv{bits: 3}))
-	want := `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "", flags = 1 }
-[20:38:33.348191804] h openat: { cpu_id = 3 }, { filename = "/usr/lib/charset.alias", flags = 2 }
-[20:38:33.348191805] h access: { cpu_id = 3 }, { filename = "" }
-[20:38:33.348191806] h openat: { cpu_id = 3 }, { filename = "/usr/lib/charset.alias", flags = 3 }
-`
-	if got != want {
-		t.Errorf("got\n%swant\n%s", got, want)
+	got, _ := render(t, o, evs...)
+	lines := strings.Split(got, "\n")
+	want := map[int]string{
+		0:  `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "", flags = 1 }`,
+		1:  `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "/usr/lib/charset.alias", flags = 2 }`,
+		2:  `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "", flags = 3 }`,
+		43: `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "/usr/lib/charset.alias", flags = 4 }`,
+		44: `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "", flags = 5 }`,
+	}
+	for i, w := range want {
+		if lines[i] != w {
+			t.Errorf("line %d:\n got %s\nwant %s", i, lines[i], w)
+		}
 	}
 }
 
