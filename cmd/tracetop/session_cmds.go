@@ -70,8 +70,14 @@ func newCreateCmd() *cobra.Command {
 			if len(args) == 1 {
 				name, auto = args[0], false
 			}
+			live := cmd.Flags().Changed("live")
 			out := o.output
-			if out == "" {
+			switch {
+			case o.url != "" || live:
+				if out != "" {
+					return errors.New("-o and -U/--live exclude each other: a session goes either to a folder or to a relay")
+				}
+			case out == "":
 				home, err := os.UserHomeDir()
 				if err != nil {
 					return fmt.Errorf("no home folder for the default output (%v): use -o DIR", err)
@@ -80,11 +86,13 @@ func newCreateCmd() *cobra.Command {
 				if auto { // lttng does not repeat the date of an auto- name
 					out = filepath.Join(home, "lttng-traces", name)
 				}
-			} else if abs, err := filepath.Abs(out); err == nil {
-				out = abs
+			default:
+				if abs, err := filepath.Abs(out); err == nil {
+					out = abs
+				}
 			}
-			ca := &session.CreateArgs{OutputDir: out, URL: o.url}
-			if cmd.Flags().Changed("live") {
+			ca := &session.CreateArgs{OutputDir: out, URL: o.url, AutoName: auto}
+			if live {
 				ca.Live = true
 				if o.live != "" {
 					us, err := strconv.ParseUint(o.live, 10, 64)
@@ -93,14 +101,20 @@ func newCreateCmd() *cobra.Command {
 					}
 					ca.LiveTimerU = us
 				}
+				if o.url == "" {
+					// lttng create --live spawns a local relay when none listens.
+					if err := session.EnsureLocalRelay(cmd.OutOrStdout()); err != nil {
+						return err
+					}
+				}
 			}
 			return sendRequest(cmd, &session.Request{Cmd: session.CmdCreate, Session: name, Create: ca})
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "trace folder (the kernel trace goes to DIR/kernel)")
-	cmd.Flags().StringVar(&o.live, "live", "", "live session, with a live timer of USEC microseconds (default 1000000)")
+	cmd.Flags().StringVar(&o.live, "live", "", "live session streamed to a relay (default net://127.0.0.1, viewers on port 5344), with a live timer of USEC microseconds (default 1000000)")
 	cmd.Flags().Lookup("live").NoOptDefVal = "1000000"
-	cmd.Flags().StringVarP(&o.url, "set-url", "U", "", "stream to a relay: net://HOST[:CTRL_PORT[:DATA_PORT]]")
+	cmd.Flags().StringVarP(&o.url, "set-url", "U", "", "stream to a relay: net://HOST[:CTRL_PORT[:DATA_PORT]] (default ports 5342, 5343)")
 	return cmd
 }
 

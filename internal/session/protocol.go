@@ -69,6 +69,7 @@ type CreateArgs struct {
 	Live       bool   `json:"live,omitempty"`          // --live
 	LiveTimerU uint64 `json:"live_timer_us,omitempty"` // --live=USEC
 	URL        string `json:"url,omitempty"`           // -U net://HOST[:C[:D]]
+	AutoName   bool   `json:"auto_name,omitempty"`     // the name is auto-YYYYmmdd-HHMMSS, made by the client
 }
 
 // EventArgs are enable-event's and disable-event's options.
@@ -115,6 +116,12 @@ type SessionInfo struct {
 	Current   bool          `json:"current,omitempty"`
 	Channels  []ChannelInfo `json:"channels,omitempty"`
 	Syscalls  string        `json:"syscalls,omitempty"` // how syscalls are recorded ("bpf", "tracefs: ...")
+	// Relay is where a streaming session goes, as lttng shows it
+	// ("tcp4://127.0.0.1:5342/ [data: 5343]"); RelayDir is the session's
+	// folder in the relay's output (HOST/NAME-DATE-TIME), once started.
+	Relay       string `json:"relay,omitempty"`
+	RelayDir    string `json:"relay_dir,omitempty"`
+	LiveTimerUS uint64 `json:"live_timer_us,omitempty"`
 }
 
 // ChannelInfo describes one channel.

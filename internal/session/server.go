@@ -14,6 +14,14 @@ import (
 	"time"
 
 	"github.com/tracetop/tracetop/internal/record"
+	"github.com/tracetop/tracetop/internal/record/relaysink"
+	"github.com/tracetop/tracetop/internal/relay/send"
+)
+
+// Live defaults, as lttng's.
+const (
+	DefaultLiveTimerUS = 1000000
+	DefaultLiveURL     = "net://127.0.0.1"
 )
 
 // SocketEnv overrides the daemon's socket path (tests, private daemons).
@@ -40,6 +48,8 @@ type Server struct {
 	sessions []*session
 	current  string
 	now      func() time.Time
+	uuid     [16]byte // this daemon's identity for relays
+	nextID   uint64   // the next session's number
 
 	peer owner // credentials of the request being handled
 
@@ -80,7 +90,7 @@ func Listen(path string) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("sessiond: %w", err)
 	}
-	return &Server{ln: ln, path: path, now: time.Now, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}, nil
+	return &Server{ln: ln, path: path, now: time.Now, uuid: relaysink.NewUUID(), conns: map[net.Conn]struct{}{}, done: make(chan struct{})}, nil
 }
 
 // Serve answers connections until Close.
@@ -262,40 +272,49 @@ func (s *Server) create(req *Request) (string, string, error) {
 			return "", "", fmt.Errorf("session %s already exists", name)
 		}
 	}
-	out := a.OutputDir
-	if out == "" {
-		out = DefaultOutput(homeDir(), name, now)
+	se := &session{name: name, live: a.Live, liveUS: a.LiveTimerU, url: a.URL, owner: s.peer,
+		created: now, auto: req.Session == "" || a.AutoName, id: s.nextID, daemonID: s.uuid}
+	if a.Live && a.LiveTimerU == 0 {
+		se.liveUS = DefaultLiveTimerUS
 	}
-	if !filepath.IsAbs(out) {
-		return "", "", fmt.Errorf("output folder %q is not an absolute path", out)
+	url := a.URL
+	if a.Live && url == "" {
+		url = DefaultLiveURL // lttng create --live streams to the local relay
 	}
-	if a.URL != "" && !strings.HasPrefix(a.URL, "net://") && !strings.HasPrefix(a.URL, "net6://") && !strings.HasPrefix(a.URL, "tcp://") {
-		return "", "", fmt.Errorf("URL %q: want net://HOST[:CTRL_PORT[:DATA_PORT]]", a.URL)
+	if url != "" {
+		if a.OutputDir != "" {
+			return "", "", errors.New("a session goes either to a folder (-o) or to a relay (-U, --live), not both")
+		}
+		ctl, data, err := send.ParseURL(url)
+		if err != nil {
+			return "", "", err
+		}
+		se.relay = relayAddr{control: ctl, data: data}
+	} else {
+		se.output = a.OutputDir
+		if se.output == "" {
+			se.output = DefaultOutput(homeDir(), name, now)
+		}
+		if !filepath.IsAbs(se.output) {
+			return "", "", fmt.Errorf("output folder %q is not an absolute path", se.output)
+		}
 	}
-	se := &session{name: name, output: out, live: a.Live, liveUS: a.LiveTimerU, url: a.URL, owner: s.peer}
+	s.nextID++
 	s.sessions = append(s.sessions, se)
 	s.current = name
 	var b strings.Builder
-	switch {
-	case a.Live:
-		us := a.LiveTimerU
-		if us == 0 {
-			us = 1000000
-		}
+	if a.Live {
 		fmt.Fprintf(&b, "Live session %s created.\n", name)
-		if a.URL != "" {
-			fmt.Fprintf(&b, "Traces will be streamed to %s (streaming is not available yet: written to %s)\n", a.URL, out)
-		} else {
-			fmt.Fprintf(&b, "Traces will be output to %s\n", out)
-		}
-		fmt.Fprintf(&b, "Live timer interval set to %d us\n", us)
-	default:
+	} else {
 		fmt.Fprintf(&b, "Session %s created.\n", name)
-		if a.URL != "" {
-			fmt.Fprintf(&b, "Traces will be streamed to %s (streaming is not available yet: written to %s)\n", a.URL, out)
-		} else {
-			fmt.Fprintf(&b, "Traces will be output to %s\n", out)
-		}
+	}
+	if se.relay.control != "" {
+		fmt.Fprintf(&b, "Traces will be output to %s\n", se.relay.text())
+	} else {
+		fmt.Fprintf(&b, "Traces will be output to %s\n", se.output)
+	}
+	if a.Live {
+		fmt.Fprintf(&b, "Live timer interval set to %d us\n", se.liveUS)
 	}
 	return b.String(), "", nil
 }
@@ -487,9 +506,9 @@ func (s *Server) list(name string) (string, string, error) {
 			state = "active"
 		}
 		fmt.Fprintf(&b, "  %d) %s [%s]\n", i+1, se.name, state)
-		fmt.Fprintf(&b, "    Trace output: %s\n", se.output)
+		fmt.Fprintf(&b, "    Trace output: %s\n", se.outputText())
 		if se.live {
-			fmt.Fprintf(&b, "    Live timer interval: %d us\n", cmpOr(se.liveUS, 1000000))
+			fmt.Fprintf(&b, "    Live timer interval: %d us\n", se.liveUS)
 		}
 		b.WriteString("\n")
 	}
@@ -512,7 +531,14 @@ func statusText(si SessionInfo) string {
 		state = "active"
 	}
 	fmt.Fprintf(&b, "Recording session %s: [%s]\n", si.Name, state)
-	fmt.Fprintf(&b, "    Trace output: %s\n", si.OutputDir)
+	out := si.OutputDir
+	if si.Relay != "" {
+		out = si.Relay
+	}
+	fmt.Fprintf(&b, "    Trace output: %s\n", out)
+	if si.RelayDir != "" {
+		fmt.Fprintf(&b, "    Relay session folder: %s\n", si.RelayDir)
+	}
 	if si.Syscalls != "" {
 		fmt.Fprintf(&b, "    System calls: %s\n", si.Syscalls)
 	}

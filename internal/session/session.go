@@ -1,8 +1,10 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -12,18 +14,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracetop/tracetop/ftrace"
 	"github.com/tracetop/tracetop/internal/bpf"
 	"github.com/tracetop/tracetop/internal/bpf/events"
 	"github.com/tracetop/tracetop/internal/record"
+	"github.com/tracetop/tracetop/internal/record/relaysink"
 )
 
 // session is one tracing session owned by the daemon.
 type session struct {
 	name     string
-	output   string
+	output   string // local trace folder; "" when streaming to a relay
 	live     bool
 	liveUS   uint64
-	url      string
+	url      string // -U as given (net://HOST[:C[:D]]); "" for a local session
+	relay    relayAddr
+	created  time.Time
+	auto     bool   // auto-generated name (it holds the creation time)
+	id       uint64 // the daemon's session number, sent to the relay
+	daemonID [16]byte
 	channels []*record.Channel
 	active   bool
 	started  bool   // started at least once: channels are fixed from then on
@@ -33,6 +42,31 @@ type session struct {
 
 	rec  *record.Recorder
 	bpfs *events.Source
+	sink *relaysink.Sink // streaming sessions, from the first start
+	idle *idleBeacons    // live sessions while stopped
+}
+
+// relayAddr is where a streaming session goes.
+type relayAddr struct {
+	control, data string // host:port
+}
+
+func (s *session) outputText() string {
+	if s.relay.control != "" {
+		return s.relay.text()
+	}
+	return s.output
+}
+
+// text is how lttng shows a relay output: tcp4://127.0.0.1:5342/ [data: 5343].
+func (r relayAddr) text() string {
+	host, cport, _ := net.SplitHostPort(r.control)
+	_, dport, _ := net.SplitHostPort(r.data)
+	scheme := "tcp4"
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		scheme, host = "tcp6", "["+host+"]"
+	}
+	return fmt.Sprintf("%s://%s:%s/ [data: %s]", scheme, host, cport, dport)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,255}$`)
@@ -80,6 +114,15 @@ func checkContext(t string) error {
 
 func (s *session) info(current bool) SessionInfo {
 	si := SessionInfo{Name: s.name, OutputDir: s.output, Active: s.active, Live: s.live, URL: s.url, Current: current, Syscalls: s.syscalls}
+	if s.relay.control != "" {
+		si.Relay = s.relay.text()
+		if s.sink != nil {
+			si.RelayDir = s.sink.SessionDir()
+		}
+	}
+	if s.live {
+		si.LiveTimerUS = cmpOr(s.liveUS, DefaultLiveTimerUS)
+	}
 	for _, c := range s.channels {
 		si.Channels = append(si.Channels, ChannelInfo{Name: c.Name, SubbufSize: c.SubbufSize, NumSubbuf: c.SubbufCount,
 			Overwrite: c.Overwrite, SwitchTimer: uint64(c.SwitchTimer / time.Microsecond),
@@ -100,6 +143,8 @@ func (s *session) start(self int) (warn string, err error) {
 			return "", err
 		}
 	}
+	s.idle.stop()
+	s.idle = nil
 	if err := s.rec.Start(); err != nil {
 		return "", err
 	}
@@ -116,6 +161,9 @@ func (s *session) build(self int) (warn string, err error) {
 	for _, c := range s.channels {
 		ch := *c
 		ch.Sources = nil
+		if s.live {
+			ch.LiveTimer = time.Duration(cmpOr(s.liveUS, DefaultLiveTimerUS)) * time.Microsecond
+		}
 		if len(ch.Syscalls) > 0 && s.bpfs == nil {
 			src, err := events.NewSource(events.SourceConfig{Syscalls: ch.Syscalls, IgnorePID: bpf.PID(self)})
 			switch {
@@ -132,13 +180,56 @@ func (s *session) build(self int) (warn string, err error) {
 		}
 		cfg.Channels = append(cfg.Channels, ch)
 	}
+	if s.relay.control != "" {
+		if err := s.dial(cfg.Channels); err != nil {
+			s.closeSources()
+			return "", err
+		}
+		cfg.Sink = s.sink
+		if s.live {
+			cfg.Live = s.sink.Live
+		}
+	}
 	rec, err := record.New(cfg)
 	if err != nil {
 		s.closeSources()
+		if s.sink != nil {
+			s.sink.Close()
+			s.sink = nil
+		}
 		return "", err
 	}
 	s.rec = rec
 	return warn, nil
+}
+
+// dial creates the relay session, announcing one stream per online CPU
+// and channel, as lttng-consumerd does for a kernel session.
+func (s *session) dial(chans []record.Channel) error {
+	cpus, err := ftrace.OnlineCPUs()
+	if err != nil {
+		return err
+	}
+	var streams []string
+	for _, ch := range chans {
+		for _, c := range cpus {
+			streams = append(streams, fmt.Sprintf("%s_%d", ch.Name, c))
+		}
+	}
+	o := relaysink.Options{Control: s.relay.control, Data: s.relay.data, Session: s.name,
+		NameHasTime: s.auto, Created: s.created, Streams: streams,
+		SessiondUUID: s.daemonID, SessionID: s.id}
+	if s.live {
+		o.LiveTimer = time.Duration(cmpOr(s.liveUS, DefaultLiveTimerUS)) * time.Microsecond
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sk, err := relaysink.Dial(ctx, o)
+	if err != nil {
+		return fmt.Errorf("session %s: cannot stream to the relay at %s: %w", s.name, s.relay.text(), err)
+	}
+	s.sink = sk
+	return nil
 }
 
 func (s *session) stop() error {
@@ -147,6 +238,18 @@ func (s *session) stop() error {
 	}
 	s.active = false
 	err := s.rec.Stop()
+	if s.sink != nil {
+		// lttng stop waits until the relay has every packet.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if e := s.sink.Wait(ctx); err == nil {
+			err = e
+		}
+		cancel()
+		if s.live {
+			s.idle = startIdleBeacons(s.sink, time.Duration(cmpOr(s.liveUS, DefaultLiveTimerUS))*time.Microsecond)
+		}
+		return err
+	}
 	s.owner.chownTree(s.output)
 	return err
 }
@@ -158,14 +261,55 @@ func (s *session) destroy() error {
 	if s.active {
 		err = s.stop()
 	}
+	s.idle.stop()
+	s.idle = nil
 	if s.rec != nil {
 		if e := s.rec.Destroy(); err == nil {
 			err = e
 		}
 		s.rec = nil
 	}
+	if s.sink != nil {
+		s.sink.Close() // done by the recorder's Destroy; closes what is left otherwise
+		s.sink = nil
+	}
 	s.closeSources()
 	return err
+}
+
+// idleBeacons sends the live beacons of a stopped live session, once per
+// live-timer period, as LTTng's live timer runs until destroy: viewers
+// then reach the end of what was recorded without waiting for destroy.
+type idleBeacons struct {
+	quit chan struct{}
+	done chan struct{}
+}
+
+func startIdleBeacons(sk *relaysink.Sink, period time.Duration) *idleBeacons {
+	ib := &idleBeacons{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(ib.done)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-ib.quit:
+				return
+			case <-t.C:
+				if sk.Beacons(uint64(record.Now())) != nil {
+					return
+				}
+			}
+		}
+	}()
+	return ib
+}
+
+func (ib *idleBeacons) stop() {
+	if ib != nil {
+		close(ib.quit)
+		<-ib.done
+	}
 }
 
 func (s *session) closeSources() {

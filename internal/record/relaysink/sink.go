@@ -67,6 +67,8 @@ type stream struct {
 	ctfSeq  uint64       // CTF packet_seq_num of the last packet
 	ctfID   uint64       // CTF stream class id
 	fresh   bool         // a packet went out since the last live tick
+	bound   uint64       // latest packet end or beacon time sent
+	rank    int          // position among the streams
 	ended   bool         // CLOSE_STREAM sent
 	packets int
 }
@@ -128,7 +130,7 @@ func (s *Sink) addStream(name string) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &stream{name: name, id: id, sent: proto.NoSeq}
+	st := &stream{name: name, id: id, sent: proto.NoSeq, rank: len(s.order)}
 	s.streams[name] = st
 	s.order = append(s.order, st)
 	return st, nil
@@ -220,6 +222,7 @@ func (s *Sink) WritePacket(name string, packet []byte, e writer.IndexEntry) erro
 		return s.fail(err)
 	}
 	st.sent, st.ctfSeq, st.ctfID, st.fresh = seq, e.PacketSeqNum, e.StreamID, true
+	st.bound = max(st.bound, e.TimestampEnd)
 	st.packets++
 	return nil
 }
@@ -247,6 +250,16 @@ func (s *Sink) beacon(st *stream, ts uint64) {
 	if st.ended || st.packets == 0 {
 		return
 	}
+	// Streams share their beacon time when a source's watermark bounds
+	// them all; babeltrace2 then warns that it cannot order the identical
+	// inactivity messages. Each stream's beacon is made a few ns earlier
+	// (an earlier bound is still true), never earlier than what the
+	// stream already told.
+	if d := uint64(st.rank); ts-st.bound > d && ts > d {
+		ts -= d
+	}
+	ts = max(ts, st.bound)
+	st.bound = ts
 	s.fail(s.c.SendBeacon(st.id, st.sent, st.ctfID, ts))
 }
 
