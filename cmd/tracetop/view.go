@@ -99,6 +99,9 @@ func runView(cmd *cobra.Command, args []string, o *viewOptions) error {
 	}
 	po.TraceName, po.StreamName = pretty.InputNames(args)
 
+	if ok, err := viewLive(args, o.output, po, r); ok {
+		return err
+	}
 	src, err := openViewSource(args)
 	if err != nil {
 		return err
