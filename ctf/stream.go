@@ -50,6 +50,14 @@ type stream struct {
 	order   int // position in the reader, for deterministic ties
 
 	pi       int // packet being read (index in packets)
+	// A packet larger than maxPacketBuf is read through a window of its
+	// bytes: buf holds bytes [base, base+bufLen) of the packet, and the
+	// decoder's offsets are relative to base (a multiple of 4096 bytes,
+	// so alignments hold).
+	base       uint64
+	bufLen     int
+	contentAbs uint64 // content size of the packet, bits
+	windowed   bool
 	loads    int // packets decoded so far (tests check seeking)
 	inPacket bool
 	buf      []byte
@@ -84,11 +92,16 @@ type stream struct {
 // can tell whether it already holds a packet's values.
 var stampSeq atomic.Uint64
 
+// maxPacketBuf is the largest packet read into memory whole; a larger one
+// is read through a sliding window, so memory stays bounded whatever the
+// packet size (a stream without packet_size is one packet).
+var maxPacketBuf = 4 << 20
+
 func (s *stream) fileName() string { return s.files[s.packets[s.pi].File].path }
 
 func (s *stream) formatErr(bit uint64, msg string) error {
 	p := s.packets[s.pi]
-	return &FormatError{File: s.files[p.File].path, Off: p.Offset + int64(bit/8), Msg: msg}
+	return &FormatError{File: s.files[p.File].path, Off: p.Offset + int64(s.base) + int64(bit/8), Msg: msg}
 }
 
 // loadPacket reads packet s.pi and decodes its header and context.
@@ -97,6 +110,12 @@ func (s *stream) loadPacket() error {
 	f := &s.files[p.File]
 	n := int(p.Size)
 	s.loads++
+	s.base = 0
+	s.windowed = p.Size > int64(maxPacketBuf)
+	if s.windowed {
+		n = maxPacketBuf
+	}
+	s.bufLen = n
 	if cap(s.buf) < n+bufPad {
 		s.buf = make([]byte, n+bufPad)
 	}
@@ -125,7 +144,7 @@ func (s *stream) loadPacket() error {
 	d.text = s.pktText[:0]
 	var root [7]int32
 	d.root = &root
-	info, err := decodeHead(d, s.tp, int64(n))
+	info, err := decodeHead(d, s.tp, p.Size)
 	s.pktVals, s.pktText = d.vals, d.text
 	if err != nil {
 		return s.formatErr(d.errBit(), err.Error())
@@ -137,7 +156,8 @@ func (s *stream) loadPacket() error {
 		return s.formatErr(0, fmt.Sprintf("packet of %d bits with %d bits of content, but the index says %d and %d",
 			info.size, info.Content, p.Size*8, p.Content))
 	}
-	d.end = info.Content
+	s.contentAbs = info.Content
+	d.end = min(info.Content, uint64(n)*8)
 	s.pktRoot = [3]int32{-1, root[meta.ScopePacketHeader], root[meta.ScopePacketContext]}
 	s.pktStamp = stampSeq.Add(1)
 	// Discarded events (counter snapshots) and lost packets (sequence gaps).
@@ -302,7 +322,13 @@ func (s *stream) advance() {
 			s.message()
 			return
 		}
-		if s.dec.off < s.dec.end {
+		if s.dec.off < s.contentAbs-s.base*8 {
+			if s.windowed && s.dec.end-s.dec.off < uint64(maxPacketBuf)*2 && !s.windowAtEnd() {
+				if err := s.slide(maxPacketBuf); err != nil {
+					s.err = err
+					return
+				}
+			}
 			if err := s.decodeEvent(); err != nil {
 				s.err = err
 				return
@@ -349,8 +375,69 @@ func (s *stream) message() {
 	s.valid = true
 }
 
-// decodeEvent decodes the event at the cursor into s.head.
+// decodeEvent decodes the event at the cursor into s.head; in a windowed
+// packet, an event that fails before the window reaches the end of the
+// content is decoded again with a wider window.
 func (s *stream) decodeEvent() error {
+	d := &s.dec
+	for {
+		start, last, empty := d.off, d.last, d.empty
+		err, decErr := s.decodeEventOnce()
+		if err == nil || !decErr || !s.windowed || s.windowAtEnd() {
+			return err
+		}
+		d.off, d.last, d.empty, d.err = start, last, empty, nil
+		if err := s.slide(2 * s.bufLen); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *stream) windowAtEnd() bool {
+	return (s.base+uint64(s.bufLen))*8 >= s.contentAbs
+}
+
+// slide moves the window of a large packet to start at the 4096-byte
+// boundary before the cursor and fills it with (at least) want bytes.
+func (s *stream) slide(want int) error {
+	p := &s.packets[s.pi]
+	f := &s.files[p.File]
+	d := &s.dec
+	cur := int(d.off/8) &^ 4095
+	keep := s.bufLen - cur
+	total := max(want, keep)
+	if rest := int(p.Size - int64(s.base) - int64(cur)); total > rest {
+		total = rest
+	}
+	if cap(s.buf) < total+bufPad {
+		nb := make([]byte, total+bufPad)
+		copy(nb, s.buf[cur:cur+keep])
+		s.buf = nb
+	} else {
+		s.buf = s.buf[:total+bufPad]
+		copy(s.buf, s.buf[cur:cur+keep])
+	}
+	clear(s.buf[total:])
+	var ra io.ReaderAt = f.f
+	if f.mem != nil {
+		ra = f.mem
+	}
+	at := p.Offset + int64(s.base) + int64(cur) + int64(keep)
+	if _, err := ra.ReadAt(s.buf[keep:total], at); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("ctf: read packet at byte %#x of %s: %w", at, f.path, err)
+	}
+	s.base += uint64(cur)
+	s.bufLen = total
+	d.off -= uint64(cur) * 8
+	d.buf = s.buf
+	d.end = min(s.contentAbs-s.base*8, uint64(total)*8)
+	return nil
+}
+
+func (s *stream) decodeEventOnce() (err error, decErr bool) {
 	d := &s.dec
 	ev := &s.head
 	if ev.stamp == s.pktStamp && len(ev.Values) >= len(s.pktVals) && len(ev.Text) >= len(s.pktText) {
@@ -370,27 +457,27 @@ func (s *stream) decodeEvent() error {
 	d.scope(meta.ScopeEventHeader, sp.eventHeader)
 	if d.err != nil {
 		ev.Values, ev.Text = d.vals, d.text
-		return s.eventErr(start)
+		return s.eventErr(start), true
 	}
 	var ep *eventPlan
 	if d.got&meta.RoleEventClassID != 0 {
 		ep = sp.event(d.id)
 		if ep == nil {
-			return s.formatErr(start, fmt.Sprintf("unknown event class id %d in stream class %d", d.id, sp.class.ID))
+			return s.formatErr(start, fmt.Sprintf("unknown event class id %d in stream class %d", d.id, sp.class.ID)), false
 		}
 	} else if ep = sp.single; ep == nil {
 		if ep = sp.event(0); ep == nil {
-			return s.formatErr(start, "event header has no event class id and the stream has several event classes")
+			return s.formatErr(start, "event header has no event class id and the stream has several event classes"), false
 		}
 	}
 	d.scope(meta.ScopeEventCommonContext, sp.eventContext)
 	d.scope(meta.ScopeEventSpecificContext, ep.context)
 	d.scope(meta.ScopeEventPayload, ep.payload)
 	if d.err != nil {
-		return s.eventErr(start)
+		return s.eventErr(start), true
 	}
 	if d.off == start {
-		return s.formatErr(start, "event of 0 bits (the stream would never end)")
+		return s.formatErr(start, "event of 0 bits (the stream would never end)"), false
 	}
 	ev.Values, ev.Text = d.vals, d.text
 	ev.Kind = KindEvent
@@ -416,7 +503,7 @@ func (s *stream) decodeEvent() error {
 	} else {
 		ev.NS = 0
 	}
-	return nil
+	return nil, false
 }
 
 func (s *stream) eventErr(start uint64) error {
@@ -424,5 +511,5 @@ func (s *stream) eventErr(start uint64) error {
 	msg := d.err.msg
 	bit := d.err.bit
 	d.err = nil
-	return s.formatErr(bit, fmt.Sprintf("event at byte %#x: %s", s.packets[s.pi].Offset+int64(start/8), msg))
+	return s.formatErr(bit, fmt.Sprintf("event at byte %#x: %s", s.packets[s.pi].Offset+int64(s.base)+int64(start/8), msg))
 }
