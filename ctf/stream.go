@@ -49,7 +49,7 @@ type stream struct {
 	packets []PacketInfo
 	order   int // position in the reader, for deterministic ties
 
-	pi       int // packet being read (index in packets)
+	pi int // packet being read (index in packets)
 	// A packet larger than maxPacketBuf is read through a window of its
 	// bytes: buf holds bytes [base, base+bufLen) of the packet, and the
 	// decoder's offsets are relative to base (a multiple of 4096 bytes,
@@ -58,14 +58,14 @@ type stream struct {
 	bufLen     int
 	contentAbs uint64 // content size of the packet, bits
 	windowed   bool
-	loads    int // packets decoded so far (tests check seeking)
-	inPacket bool
-	buf      []byte
-	dec      decoder
-	pktVals  []Value
-	pktText  []byte
-	pktRoot  [3]int32
-	pktStamp uint64
+	loads      int // packets decoded so far (tests check seeking)
+	inPacket   bool
+	buf        []byte
+	dec        decoder
+	pktVals    []Value
+	pktText    []byte
+	pktRoot    [3]int32
+	pktStamp   uint64
 
 	prevDisc  uint64
 	prevSeq   uint64
