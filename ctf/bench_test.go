@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -114,6 +115,9 @@ func BenchmarkDecodeBig(b *testing.B) {
 // one at a time into bounded per-stream buffers).
 func TestBigTracePeakRSS(t *testing.T) {
 	if dir := os.Getenv("TRACETOP_CTF_RSS_CHILD"); dir != "" {
+		if os.Getenv("TRACETOP_CTF_RSS_WINDOW") != "" {
+			maxPacketBuf = 64 << 10 // every packet through the sliding window
+		}
 		r, err := Open([]string{dir}, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -133,19 +137,24 @@ func TestBigTracePeakRSS(t *testing.T) {
 	}
 	testenv.Short(t)
 	dir := bigTrace(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBigTracePeakRSS$", "-test.v")
-	cmd.Env = append(os.Environ(), "TRACETOP_CTF_RSS_CHILD="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		t.Skip("no rusage")
-	}
-	rss := ru.Maxrss * 1024
-	t.Logf("peak RSS %.1f MiB reading the 6M-event trace", float64(rss)/(1<<20))
-	if rss > 64<<20 {
-		t.Errorf("peak RSS %d bytes, want < 64 MiB", rss)
+	for _, window := range []string{"", "1"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBigTracePeakRSS$", "-test.v")
+		cmd.Env = append(os.Environ(), "TRACETOP_CTF_RSS_CHILD="+dir, "TRACETOP_CTF_RSS_WINDOW="+window)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "6000007 events") {
+			t.Fatalf("child did not read the whole trace:\n%s", out)
+		}
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			t.Skip("no rusage")
+		}
+		rss := ru.Maxrss * 1024
+		t.Logf("peak RSS %.1f MiB reading the 6M-event trace (64 KiB window: %v)", float64(rss)/(1<<20), window != "")
+		if rss > 64<<20 {
+			t.Errorf("peak RSS %d bytes, want < 64 MiB", rss)
+		}
 	}
 }
