@@ -7,6 +7,14 @@
 // running, as lttng does with lttng-sessiond. Several sessions record at
 // once, each with its own tracefs instance and BPF programs.
 //
+// A session created with a relay URL (CreateArgs.URL, `create -U
+// net://HOST[:C[:D]]`) or live (`create --live[=USEC]`, to net://127.0.0.1
+// by default) streams its kernel trace through package record/relaysink
+// to any LTTng 2.13 relay, as lttng-sessiond and lttng-consumerd do: the
+// relay session is created at the first start, stop waits until the
+// relay holds every packet, a stopped live session goes on sending
+// beacons, and destroy closes the relay session.
+//
 // The socket (DefaultSocket, or $TRACETOP_SESSIOND_SOCKET) is
 // read-write for root and, when that group exists, for the "tracing"
 // group. Frames are described in docs/format/sessiond-protocol.md.
