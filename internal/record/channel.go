@@ -357,6 +357,11 @@ type cpuStream struct {
 }
 
 func (ch *channel) startCPU(ctx context.Context, cpu CPU) error {
+	// The reader first: a CPU tracefs does not know gets no stream file.
+	rd, err := ch.inst.OpenCPU(int(cpu))
+	if err != nil {
+		return err
+	}
 	ch.mu.Lock()
 	s := ch.streams[cpu]
 	if s == nil {
@@ -370,16 +375,13 @@ func (ch *channel) startCPU(ctx context.Context, cpu CPU) error {
 		}, ch.rec.sink)
 		if err != nil {
 			ch.mu.Unlock()
+			rd.Close()
 			return err
 		}
 		s = &cpuStream{ch: ch, cpu: cpu, st: st, buf: make([]byte, ch.page.PageSize)}
 		ch.streams[cpu] = s
 	}
 	ch.mu.Unlock()
-	rd, err := ch.inst.OpenCPU(int(cpu))
-	if err != nil {
-		return err
-	}
 	s.rd = rd
 	cctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -408,6 +410,7 @@ func (s *cpuStream) run(ctx context.Context) {
 	if sw := s.ch.cfg.SwitchTimer; sw > 0 && sw < wait {
 		wait = sw
 	}
+	period := wait // the live and switch timers shorten the read period
 	wait = min(wait, 100*time.Millisecond) // bounds the delay of Stop
 	last := time.Now()
 	for {
@@ -420,7 +423,7 @@ func (s *cpuStream) run(ctx context.Context) {
 			s.ch.setErr(err)
 			time.Sleep(wait)
 		}
-		if !ready && time.Since(last) < s.ch.cfg.ReadTimer && ctx.Err() == nil {
+		if !ready && time.Since(last) < period && ctx.Err() == nil {
 			continue
 		}
 		last = time.Now()

@@ -52,6 +52,11 @@ type Recorder struct {
 	procs   *procCache
 	dir     string
 	strings bool // syscall user strings available (a source provides syscalls)
+	// onlineCPUs lists the online CPUs (ftrace.OnlineCPUs; tests inject
+	// hotplug events through it).
+	onlineCPUs func() ([]int, error)
+	hpMu       sync.Mutex      // one hotplug check at a time
+	runCtx     context.Context // the readers' context while started
 
 	mu       sync.Mutex
 	state    state
@@ -109,7 +114,7 @@ func New(cfg Config) (*Recorder, error) {
 	} else if len(gone) > 0 {
 		cfg.Logf("removed tracefs instances of dead recorders: %v", gone)
 	}
-	r := &Recorder{cfg: cfg, fs: fs, procs: newProcCache()}
+	r := &Recorder{cfg: cfg, fs: fs, procs: newProcCache(), onlineCPUs: ftrace.OnlineCPUs}
 	if _, err := rand.Read(r.uuid[:]); err != nil {
 		return nil, err
 	}
@@ -222,13 +227,14 @@ func (r *Recorder) Start() error {
 	if r.state != created && r.state != stopped {
 		return fmt.Errorf("start session %q: %w: %s", r.cfg.Session, ErrState, r.state)
 	}
-	cpus, err := ftrace.OnlineCPUs()
+	cpus, err := r.onlineCPUs()
 	if err != nil {
 		return fmt.Errorf("start session %q: %w", r.cfg.Session, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sctx, scancel := context.WithCancel(context.Background())
 	r.cancel, r.srcStop = cancel, scancel
+	r.runCtx = ctx
 	for _, ch := range r.chans {
 		ch.resetMarks(Now())
 		for _, c := range cpus {
@@ -274,10 +280,11 @@ func (r *Recorder) Start() error {
 }
 
 // watchHotplug starts a stream for each CPU coming online and ends the
-// reader of each CPU going offline.
+// reader of each CPU going offline, checking the online CPUs every
+// hotplugPeriod.
 func (r *Recorder) watchHotplug(ctx context.Context) {
 	defer r.wg.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(hotplugPeriod)
 	defer t.Stop()
 	for {
 		select {
@@ -285,25 +292,36 @@ func (r *Recorder) watchHotplug(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		cpus, err := ftrace.OnlineCPUs()
-		if err != nil {
-			continue
-		}
-		online := map[CPU]bool{}
+		r.hotplug(ctx)
+	}
+}
+
+// hotplugPeriod is how often the online CPUs are checked.
+const hotplugPeriod = time.Second
+
+// hotplug compares the online CPUs (r.onlineCPUs) with the running
+// streams once.
+func (r *Recorder) hotplug(ctx context.Context) {
+	r.hpMu.Lock()
+	defer r.hpMu.Unlock()
+	cpus, err := r.onlineCPUs()
+	if err != nil {
+		return
+	}
+	online := map[CPU]bool{}
+	for _, c := range cpus {
+		online[CPU(c)] = true
+	}
+	for _, ch := range r.chans {
 		for _, c := range cpus {
-			online[CPU(c)] = true
-		}
-		for _, ch := range r.chans {
-			for _, c := range cpus {
-				if !ch.running(CPU(c)) {
-					r.cfg.Logf("cpu %d online: stream %s_%d", c, ch.cfg.Name, c)
-					if err := ch.startCPU(ctx, CPU(c)); err != nil {
-						r.cfg.Logf("cpu %d: %v", c, err)
-					}
+			if !ch.running(CPU(c)) {
+				r.cfg.Logf("cpu %d online: stream %s_%d", c, ch.cfg.Name, c)
+				if err := ch.startCPU(ctx, CPU(c)); err != nil {
+					r.cfg.Logf("cpu %d: %v", c, err)
 				}
 			}
-			ch.stopOffline(online)
 		}
+		ch.stopOffline(online)
 	}
 }
 
