@@ -410,7 +410,7 @@ func (s *cpuStream) run(ctx context.Context) {
 	if sw := s.ch.cfg.SwitchTimer; sw > 0 && sw < wait {
 		wait = sw
 	}
-	period := wait // the live and switch timers shorten the read period
+	period := wait                         // the live and switch timers shorten the read period
 	wait = min(wait, 100*time.Millisecond) // bounds the delay of Stop
 	last := time.Now()
 	for {
