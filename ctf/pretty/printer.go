@@ -26,6 +26,7 @@ var logLevelNames = [...]string{"TRACE_EMERG", "TRACE_ALERT", "TRACE_CRIT", "TRA
 // after the time (for both states of babeltrace2's "start of line" flag)
 // and the compiled scopes.
 type classPlan struct {
+	class  *meta.Event
 	trace  *ctf.Trace
 	head   [2][]byte // [0]: at the start of a line, [1]: after a named time
 	scopes [4]*node
@@ -51,8 +52,10 @@ type Printer struct {
 	err  error
 
 	plans map[*meta.Event]*classPlan
-	last  *meta.Event
-	lastP *classPlan
+	// A small cache of recent plans: events of a few classes alternate
+	// (malloc/free, syscall entry/exit).
+	recent [4]*classPlan
+	next   int
 	names map[*ctf.Trace]string
 
 	// The formatted date and time of the last second printed.
@@ -110,21 +113,24 @@ func (p *Printer) Flush() error {
 }
 
 func (p *Printer) plan(ev *ctf.Event) *classPlan {
-	if ev.Class == p.last && p.lastP.trace == ev.Stream.Trace {
-		return p.lastP
+	for _, pl := range p.recent {
+		if pl != nil && pl.class == ev.Class && pl.trace == ev.Stream.Trace {
+			return pl
+		}
 	}
 	pl := p.plans[ev.Class]
 	if pl == nil || pl.trace != ev.Stream.Trace {
 		pl = p.newPlan(ev)
 		p.plans[ev.Class] = pl
 	}
-	p.last, p.lastP = ev.Class, pl
+	p.recent[p.next] = pl
+	p.next = (p.next + 1) % len(p.recent)
 	return pl
 }
 
 func (p *Printer) newPlan(ev *ctf.Event) *classPlan {
 	t := ev.Stream.Trace
-	pl := &classPlan{trace: t}
+	pl := &classPlan{class: ev.Class, trace: t}
 	pl.head[0] = p.header(t, ev.Class, true)
 	pl.head[1] = p.header(t, ev.Class, false)
 	var roots [4]*meta.Class
