@@ -12,7 +12,15 @@
 //
 // A Printer formats into one reused buffer and caches, per event class, the
 // text that does not change from event to event; printing an event does
-// not allocate.
+// not allocate. Run drives a whole Source (decoding and printing in two
+// goroutines) with babeltrace2's --begin/--end trimming; InputNames gives
+// babeltrace2's trace and stream names for the input paths.
+//
+//	o := pretty.DefaultOptions()
+//	o.TraceName, o.StreamName = pretty.InputNames(paths)
+//	err := pretty.Run(src, os.Stdout, o, pretty.Range{})
+//
+// or, event by event:
 //
 //	src, err := ctf.Open([]string{"trace/"}, ctf.Options{})
 //	if err != nil { ... }
