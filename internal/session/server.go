@@ -340,6 +340,11 @@ func (s *Server) event(se *session, req *Request) (string, string, error) {
 	if enable && se.active {
 		return "", "", fmt.Errorf("session %s is active: stop it before enabling events", se.name)
 	}
+	if enable {
+		if err := se.connect(); err != nil {
+			return "", "", err
+		}
+	}
 	ch, err := se.channel(a.Channel, enable)
 	if err != nil {
 		return "", "", err
@@ -423,6 +428,9 @@ func (s *Server) enableChannel(se *session, a *ChannelArgs) (string, string, err
 	exists := slices.ContainsFunc(se.channels, func(c *record.Channel) bool { return c.Name == a.Name })
 	if exists && (a.SubbufSize != 0 || a.NumSubbuf != 0 || a.SwitchTimerUS != 0 || a.Overwrite) {
 		return "", "", fmt.Errorf("channel %s already exists in session %s: its attributes cannot change", a.Name, se.name)
+	}
+	if err := se.connect(); err != nil {
+		return "", "", err
 	}
 	ch, err := se.channel(a.Name, true)
 	if err != nil {

@@ -162,7 +162,7 @@ func (s *session) build(self int) (warn string, err error) {
 		ch := *c
 		ch.Sources = nil
 		if s.live {
-			ch.LiveTimer = time.Duration(cmpOr(s.liveUS, DefaultLiveTimerUS)) * time.Microsecond
+			ch.LiveTimer = time.Duration(s.liveUS) * time.Microsecond
 		}
 		if len(ch.Syscalls) > 0 && s.bpfs == nil {
 			src, err := events.NewSource(events.SourceConfig{Syscalls: ch.Syscalls, IgnorePID: bpf.PID(self)})
@@ -181,8 +181,12 @@ func (s *session) build(self int) (warn string, err error) {
 		cfg.Channels = append(cfg.Channels, ch)
 	}
 	if s.relay.control != "" {
-		if err := s.dial(cfg.Channels); err != nil {
+		if err := s.open(cfg.Channels); err != nil {
 			s.closeSources()
+			if s.sink != nil {
+				s.sink.Close()
+				s.sink = nil // the next start tries again with a new relay session
+			}
 			return "", err
 		}
 		cfg.Sink = s.sink
@@ -203,9 +207,34 @@ func (s *session) build(self int) (warn string, err error) {
 	return warn, nil
 }
 
-// dial creates the relay session, announcing one stream per online CPU
-// and channel, as lttng-consumerd does for a kernel session.
-func (s *session) dial(chans []record.Channel) error {
+// connect creates the relay session of a streaming session, as
+// lttng-sessiond does when the session gets its first channel: a live
+// viewer may attach before the session starts.
+func (s *session) connect() error {
+	if s.relay.control == "" || s.sink != nil {
+		return nil
+	}
+	o := relaysink.Options{Control: s.relay.control, Data: s.relay.data, Session: s.name,
+		NameHasTime: s.auto, Created: s.created, SessiondUUID: s.daemonID, SessionID: s.id}
+	if s.live {
+		o.LiveTimer = time.Duration(s.liveUS) * time.Microsecond
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sk, err := relaysink.Dial(ctx, o)
+	if err != nil {
+		return fmt.Errorf("session %s: cannot stream to the relay at %s: %w", s.name, s.relay.text(), err)
+	}
+	s.sink = sk
+	return nil
+}
+
+// open starts the relay trace, announcing one stream per online CPU and
+// channel, as lttng-consumerd does for a kernel session.
+func (s *session) open(chans []record.Channel) error {
+	if err := s.connect(); err != nil {
+		return err
+	}
 	cpus, err := ftrace.OnlineCPUs()
 	if err != nil {
 		return err
@@ -216,19 +245,9 @@ func (s *session) dial(chans []record.Channel) error {
 			streams = append(streams, fmt.Sprintf("%s_%d", ch.Name, c))
 		}
 	}
-	o := relaysink.Options{Control: s.relay.control, Data: s.relay.data, Session: s.name,
-		NameHasTime: s.auto, Created: s.created, Streams: streams,
-		SessiondUUID: s.daemonID, SessionID: s.id}
-	if s.live {
-		o.LiveTimer = time.Duration(cmpOr(s.liveUS, DefaultLiveTimerUS)) * time.Microsecond
+	if err := s.sink.Open(streams); err != nil {
+		return fmt.Errorf("session %s: %w", s.name, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	sk, err := relaysink.Dial(ctx, o)
-	if err != nil {
-		return fmt.Errorf("session %s: cannot stream to the relay at %s: %w", s.name, s.relay.text(), err)
-	}
-	s.sink = sk
 	return nil
 }
 
@@ -246,7 +265,7 @@ func (s *session) stop() error {
 		}
 		cancel()
 		if s.live {
-			s.idle = startIdleBeacons(s.sink, time.Duration(cmpOr(s.liveUS, DefaultLiveTimerUS))*time.Microsecond)
+			s.idle = startIdleBeacons(s.sink, time.Duration(s.liveUS)*time.Microsecond)
 		}
 		return err
 	}

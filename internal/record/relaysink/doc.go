@@ -15,9 +15,9 @@
 //	sk, err := relaysink.Dial(ctx, relaysink.Options{
 //		Control: "127.0.0.1:5342", Data: "127.0.0.1:5343",
 //		Session: "demo", LiveTimer: time.Second,
-//		Streams: []string{"channel0_0", "channel0_1"},
-//	})
+//	}) // the relay session exists: live viewers may attach
 //	fmt.Println(sk.SessionDir()) // "HOST/demo-20250101-120000"
+//	err = sk.Open([]string{"channel0_0", "channel0_1"}) // at the first start
 //	rec, err := record.New(record.Config{Session: "demo", Sink: sk, Live: sk.Live,
 //		Channels: []record.Channel{{Events: []string{"sched_switch"}, LiveTimer: time.Second}}})
 //	rec.Start()

@@ -3,6 +3,7 @@ package relaysink
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -30,10 +31,6 @@ type Options struct {
 	Created     time.Time     // session creation time; default now
 	LiveTimer   time.Duration // 0: not a live session
 	Path        string        // stream path in the chunk; default DefaultPath
-	// Streams are the data streams announced at once, before any data
-	// (channel0_0, channel0_1 ...), so that a live viewer knows them all
-	// from the start. Others are announced at their first packet.
-	Streams []string
 	// SessiondUUID identifies the session daemon (random when zero) and
 	// SessionID the session within it, as lttng-sessiond sends them.
 	SessiondUUID [16]byte
@@ -54,6 +51,7 @@ type Sink struct {
 	dataMu  sync.Mutex // data connection
 	streams map[string]*stream
 	order   []*stream
+	opened  bool
 	closed  bool
 	err     error // first control error: the relay connection is unusable
 }
@@ -73,9 +71,9 @@ type stream struct {
 	packets int
 }
 
-// Dial connects to the relay and creates the session, its first trace
-// chunk and the announced streams, as lttng-sessiond and lttng-consumerd
-// do at the session's first start.
+// Dial connects to the relay and creates the session, as lttng-sessiond
+// does when the session's first channel is created: live viewers may
+// attach from then on. Open starts the trace.
 func Dial(ctx context.Context, o Options) (*Sink, error) {
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname()
@@ -94,30 +92,44 @@ func Dial(ctx context.Context, o Options) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{c: c, o: o, streams: map[string]*stream{}}
-	if err := s.setup(); err != nil {
+	cs := proto.CreateSession{SessionName: o.Session, Hostname: o.Hostname,
+		LiveTimer: uint32(o.LiveTimer / time.Microsecond), NameContainsCreationTime: o.NameHasTime,
+		SessiondUUID: o.SessiondUUID, SessiondSessionID: o.SessionID, CreationTime: uint64(o.Created.Unix())}
+	if s.sid, s.dir, err = c.CreateSession(cs); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("relay %s: %w", o.Control, err)
 	}
 	return s, nil
 }
 
-func (s *Sink) setup() error {
-	created := uint64(s.o.Created.Unix())
-	cs := proto.CreateSession{SessionName: s.o.Session, Hostname: s.o.Hostname,
-		LiveTimer: uint32(s.o.LiveTimer / time.Microsecond), NameContainsCreationTime: s.o.NameHasTime,
-		SessiondUUID: s.o.SessiondUUID, SessiondSessionID: s.o.SessionID, CreationTime: created}
-	var err error
-	if s.sid, s.dir, err = s.c.CreateSession(cs); err != nil {
-		return err
+// Open starts the trace, as lttng-consumerd does at the session's first
+// start: trace chunk 0, one relay stream per data stream named (more are
+// announced at their first packet) and the metadata stream.
+func (s *Sink) Open(streams []string) error {
+	s.ctlMu.Lock()
+	defer s.ctlMu.Unlock()
+	if s.opened || s.closed {
+		return fmt.Errorf("relay session %s: %w", s.o.Session, errOpen)
 	}
+	if err := s.open(streams); err != nil {
+		return s.fail(fmt.Errorf("relay %s: %w", s.o.Control, err))
+	}
+	s.opened = true
+	return nil
+}
+
+var errOpen = errors.New("opened twice or after close")
+
+func (s *Sink) open(streams []string) error {
 	if err := s.c.CreateTraceChunk(0, uint64(time.Now().Unix()), ""); err != nil {
 		return err
 	}
-	for _, name := range s.o.Streams {
+	for _, name := range streams {
 		if _, err := s.addStream(name); err != nil {
 			return err
 		}
 	}
+	var err error
 	if s.meta, err = s.c.AddStream("metadata", s.o.Path, 0); err != nil {
 		return err
 	}
@@ -170,6 +182,9 @@ func (s *Sink) WriteMetadata(b []byte) error {
 	if s.err != nil {
 		return s.err
 	}
+	if !s.opened {
+		return fmt.Errorf("relay session %s: metadata before Open", s.o.Session)
+	}
 	return s.fail(s.c.SendMetadata(s.meta, b, 0))
 }
 
@@ -185,6 +200,10 @@ func (s *Sink) WritePacket(name string, packet []byte, e writer.IndexEntry) erro
 	if s.err != nil {
 		s.ctlMu.Unlock()
 		return s.err
+	}
+	if !s.opened {
+		s.ctlMu.Unlock()
+		return fmt.Errorf("relay stream %s: packet before Open", name)
 	}
 	st := s.streams[name]
 	if st == nil {
@@ -307,6 +326,9 @@ func (s *Sink) wait(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
+	if !s.opened {
+		return nil
+	}
 	var pend []client.Pending
 	for _, st := range s.order {
 		if !st.ended && st.sent != proto.NoSeq {
@@ -347,6 +369,9 @@ func (s *Sink) Close() error {
 }
 
 func (s *Sink) end() error {
+	if !s.opened || s.err != nil {
+		return s.err // a session never started has no chunk to close
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.wait(ctx); err != nil {
