@@ -220,3 +220,102 @@ func startRelayQuiet(t *testing.T) (dir, ctl, data string) {
 	})
 	return dir, ls[0].Addr().String(), ls[1].Addr().String()
 }
+
+// BenchmarkPackets streams 1 MiB packets (as the recorder's default
+// sub-buffers) through a Sink to our relay in process, and, for
+// comparison, through a writer.DirSink to a folder.
+func BenchmarkPackets(b *testing.B) {
+	packet := make([]byte, 1<<20)
+	e := writer.IndexEntry{PacketSize: 8 << 20, ContentSize: 8 << 20, TimestampBegin: 1, TimestampEnd: 2}
+	copy(packet, []byte{0xc1, 0x1f, 0xfc, 0xc1})
+	b.Run("relay", func(b *testing.B) {
+		dir := b.TempDir()
+		srv, err := relay.New(relay.Config{OutputDir: dir, Logf: func(string, ...any) {}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ls [3]net.Listener
+		for i := range ls {
+			ls[i], _ = net.Listen("tcp", "127.0.0.1:0")
+		}
+		go srv.Serve(ls[0], ls[1], ls[2])
+		defer srv.Close()
+		sk, err := Dial(context.Background(), Options{Control: ls[0].Addr().String(), Data: ls[1].Addr().String(), Session: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sk.Open([]string{"channel0_0"}); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(packet)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := sk.WritePacket("channel0_0", packet, e); err != nil {
+				b.Fatal(err)
+			}
+			e.PacketSeqNum++
+		}
+		if err := sk.Close(); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("folder", func(b *testing.B) {
+		ds, err := writer.NewDirSink(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(packet)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := ds.WritePacket("channel0_0", packet, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ds.Close()
+	})
+}
+
+// A relay that goes away makes the writes fail with the connection's
+// error, and Wait and Close return at once.
+func TestRelayGone(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := relay.New(relay.Config{OutputDir: dir, Logf: func(string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls [3]net.Listener
+	for i := range ls {
+		if ls[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ls[0], ls[1], ls[2]) }()
+	sk, err := Dial(context.Background(), Options{Control: ls[0].Addr().String(), Data: ls[1].Addr().String(), Session: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Open([]string{"channel0_0"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	<-done
+	packet := make([]byte, 4096)
+	e := writer.IndexEntry{PacketSize: 4096 * 8, ContentSize: 4096 * 8}
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ {
+		werr = sk.WritePacket("channel0_0", packet, e)
+	}
+	if werr == nil {
+		t.Fatal("writes to a closed relay succeed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sk.Wait(ctx); err == nil {
+		t.Error("Wait succeeded without a relay")
+	}
+	if err := sk.Close(); err == nil {
+		t.Error("Close succeeded without a relay")
+	}
+	t.Logf("write error: %v", werr)
+}
