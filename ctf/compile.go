@@ -377,9 +377,9 @@ func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*field
 		}
 		if r.Scope == c.scope && len(c.stack) > 0 {
 			// Within the scope being compiled: only earlier members.
-			return c.down(&fieldRef{scope: r.Scope, depth: 0}, c.stack[0].cls, r.Path, c.stack[0].cur, len(c.stack) > 1)
+			return c.down(&fieldRef{scope: r.Scope, depth: 0}, c.stack[0].cls, r.Path, c.stack[0].cur)
 		}
-		return c.down(&fieldRef{scope: r.Scope, depth: -1}, root, r.Path, -1, false)
+		return c.down(&fieldRef{scope: r.Scope, depth: -1}, root, r.Path, -1)
 	}
 	if c.ctf2 {
 		d := len(c.stack) - 1
@@ -391,7 +391,7 @@ func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*field
 		if d < 0 || len(p) == 0 {
 			return nil, errors.New("relative location leaves the scope")
 		}
-		return c.down(&fieldRef{depth: int32(d)}, c.stack[d].cls, p, c.stack[d].cur, true)
+		return c.down(&fieldRef{depth: int32(d)}, c.stack[d].cls, p, c.stack[d].cur)
 	}
 	// CTF 1.8: innermost struct outwards, then the earlier scopes. A
 	// field of the wrong kind (a string called like the length) is passed
@@ -413,7 +413,7 @@ func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*field
 		f := c.stack[d]
 		for i := 0; i < f.cur && i < len(f.cls.Fields); i++ {
 			if f.cls.Fields[i].Name == r.Path[0] {
-				ref, err := c.down(&fieldRef{depth: int32(d)}, f.cls, r.Path, f.cur, true)
+				ref, err := c.down(&fieldRef{depth: int32(d)}, f.cls, r.Path, f.cur)
 				if try(ref, err) {
 					return ref, nil
 				}
@@ -427,7 +427,7 @@ func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*field
 			continue
 		}
 		if root.FieldIndex(r.Path[0]) >= 0 {
-			ref, err := c.down(&fieldRef{scope: s, depth: -1}, root, r.Path, -1, false)
+			ref, err := c.down(&fieldRef{scope: s, depth: -1}, root, r.Path, -1)
 			if try(ref, err) {
 				return ref, nil
 			}
@@ -441,7 +441,7 @@ func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*field
 
 // down resolves names through struct members. limit, when >= 0, bounds
 // the first member index (only members decoded before the referring one).
-func (c *compiler) down(ref *fieldRef, cls *meta.Class, path []string, limit int, _ bool) (*fieldRef, error) {
+func (c *compiler) down(ref *fieldRef, cls *meta.Class, path []string, limit int) (*fieldRef, error) {
 	for k, name := range path {
 		if cls.Kind != meta.KindStruct {
 			return nil, fmt.Errorf("%q is inside a %s, not a struct", name, cls.Kind)

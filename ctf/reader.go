@@ -28,7 +28,8 @@ type Options struct {
 // Reader reads one or more trace folders: every folder holding a
 // metadata file under the given paths is a trace; folders with the same
 // trace UUID (session rotation chunks) are one trace. All streams of all
-// traces are merged in time order. Reader implements Source.
+// traces are merged in time order. Reader implements Source; it is not
+// safe for concurrent use.
 type Reader struct {
 	traces  []*Trace
 	plans   []*tracePlan
