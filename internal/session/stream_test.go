@@ -161,8 +161,19 @@ func checkStreamed(t *testing.T, w, relayOut string, spawned bool) {
 			t.Errorf("%s: no channel0_N stream", m[0])
 		}
 	}
+	// Every sched_switch of the time all three sessions recorded (the
+	// folder session's, 10 ms in from each end) is in each trace.
+	// (Timestamps differ by a few ns between the sessions' buffers.)
+	lo, hi := span(local)
+	lo, hi = lo+10e6, hi-10e6
+	wantSwitches := switchesIn(local, lo, hi)
 	for _, s := range []string{"net", "live"} {
 		got := babeltrace(t, dirs[s])
+		if n := switchesIn(got, lo, hi); n != wantSwitches || n == 0 {
+			t.Errorf("session %s: %d sched_switch in the common %.3f s, the folder trace has %d", s, n, float64(hi-lo)/1e9, wantSwitches)
+		} else {
+			t.Logf("session %s: %d sched_switch in the common %.3f s, as the folder trace", s, n, float64(hi-lo)/1e9)
+		}
 		ev := childEvents(got, pid)
 		if !slices.Equal(ev, want) {
 			t.Errorf("session %s streamed: %d events of the child, %d recorded to a folder\n%s", s, len(ev), len(want), firstDiff(ev, want))
@@ -182,6 +193,46 @@ func checkStreamed(t *testing.T, w, relayOut string, spawned bool) {
 				firstDiff(strings.Split(viewer, "\n"), strings.Split(got, "\n")))
 		}
 	}
+}
+
+// stamp returns the time of day of a babeltrace2 line ("[HH:MM:SS.nnnnnnnnn] ...") in ns.
+func stamp(l string) (int64, bool) {
+	if len(l) < 20 || l[0] != '[' || l[19] != ']' {
+		return 0, false
+	}
+	h, e1 := strconv.Atoi(l[1:3])
+	m, e2 := strconv.Atoi(l[4:6])
+	sec, e3 := strconv.Atoi(l[7:9])
+	ns, e4 := strconv.Atoi(l[10:19])
+	if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
+		return 0, false
+	}
+	return ((int64(h)*60+int64(m))*60+int64(sec))*1e9 + int64(ns), true
+}
+
+// span returns the times of the first and last sched_switch (tracefs
+// recording; event sources start later and stop later).
+func span(out string) (lo, hi int64) {
+	lo = -1
+	for _, l := range strings.Split(out, "\n") {
+		if ts, ok := stamp(l); ok && strings.Contains(l, " sched_switch: ") {
+			if lo < 0 {
+				lo = ts
+			}
+			hi = ts
+		}
+	}
+	return lo, hi
+}
+
+func switchesIn(out string, lo, hi int64) int {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if ts, ok := stamp(l); ok && ts > lo && ts < hi && strings.Contains(l, " sched_switch: ") {
+			n++
+		}
+	}
+	return n
 }
 
 // childEvents returns the events of the child (context tid), without
