@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -133,7 +134,8 @@ func TestRealSessiond(t *testing.T) {
 			b, strings.Count(local, "\n"), strings.Count(liveOut, "\n"), len(want))
 		for what, o := range outs {
 			if got := marked(t, o); !slices.Equal(got, want) {
-				t.Errorf("per-%s %s: %d marked events differ from the %d recorded locally", b, what, len(got), len(want))
+				t.Errorf("per-%s %s: %d marked events differ from the %d recorded locally; first difference:\n%s",
+					b, what, len(got), len(want), firstDiff(got, want))
 			}
 		}
 	}
@@ -177,4 +179,14 @@ func marked(t *testing.T, s string) []string {
 		out = append(out, byPID[p]...)
 	}
 	return out
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want []string) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return fmt.Sprintf("line %d\n got: %s\nwant: %s", i, got[i], want[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
 }
