@@ -266,14 +266,20 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		Read: a.read, Written: a.wrote, Lost: a.lost, LostPackets: a.lostPackets,
 		Events: m.Events() - a.events0,
 	}
+	f.FDs = m.OpenFDs()
 	for i, c := range m.CPUs() {
 		cf := a.cpu(state.CPU(i))
 		if cf != nil && c != nil {
-			cf.Online = c.Online
+			cf.Online = c.Online && m.OnlineIn(c.ID, a.begin, a.end)
 		}
 	}
 	if len(a.cpus) > f.NumCPU {
 		f.NumCPU = len(a.cpus)
+	}
+	for _, c := range a.cpus {
+		if c.Online {
+			f.OnlineCPUs++
+		}
 	}
 	f.CPUs = append(f.CPUs, a.cpus...)
 

@@ -7,8 +7,16 @@ import "github.com/tracetop/tracetop/internal/state"
 // number). Durations are in ns.
 type Figures struct {
 	Begin, End int64
-	// NumCPU is the number of CPUs of the machine seen so far.
+	// NumCPU is the number of CPUs of the machine: its per-CPU streams,
+	// its statedump's CPU topology and the CPUs events were seen on.
 	NumCPU int
+	// OnlineCPUs is the number of CPUs online during some of the window
+	// (a CPU whose stream starts late or ends early was offline before or
+	// after: hotplug); MachineShare divides by it.
+	OnlineCPUs int
+	// Clipped says the window was asked to end after the trace's last
+	// event: End is that event's time.
+	Clipped bool `json:",omitempty"`
 
 	CPUs       []CPUFigures
 	Threads    []ThreadFigures
@@ -25,6 +33,9 @@ type Figures struct {
 	Died    int // threads that exited in the window
 	Opened  int // file descriptors opened in the window
 	Closed  int // file descriptors closed in the window
+	// FDs is the number of file descriptors open at End in processes
+	// alive at End.
+	FDs     int
 	Read    uint64
 	Written uint64
 	// Lost is the number of events the tracer discarded in the window,
@@ -49,10 +60,14 @@ func (f *Figures) CoreShare(ns int64) float64 {
 
 // MachineShare is ns as a percentage of all CPUs over the window.
 func (f *Figures) MachineShare(ns int64) float64 {
-	if f.NumCPU <= 0 {
+	n := f.OnlineCPUs
+	if n <= 0 {
+		n = f.NumCPU
+	}
+	if n <= 0 {
 		return f.CoreShare(ns)
 	}
-	return f.CoreShare(ns) / float64(f.NumCPU)
+	return f.CoreShare(ns) / float64(n)
 }
 
 // CPUFigures is one CPU over the window.

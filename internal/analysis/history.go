@@ -160,6 +160,7 @@ func (h *History) Advance(until int64) error {
 		if !h.started {
 			h.started = true
 			h.first = ns
+			h.head.SetStreamsOf(h.src)
 			if h.opt.Interval > 0 {
 				h.gridAcc = newAcc(ns, ns+h.opt.Interval)
 				h.head.SetObserver(h.gridAcc)
@@ -203,6 +204,7 @@ func (h *History) takeCheckpoint(at int64) {
 
 func (h *History) closeGrid() {
 	a := h.gridAcc
+	h.head.SetStreamsOf(h.src) // a live source may have new streams
 	h.head.Flush(a.end)
 	f := a.figures(h.head)
 	h.grid = append(h.grid, f)
@@ -425,13 +427,18 @@ type Window struct {
 }
 
 // Intervals reads src once and calls fn with the figures of each interval
-// of w, in order. The last interval ends at the last event (or w.End).
+// of w, in order: [Begin, Begin+Step[, ... up to End exactly, the last one
+// shorter when Step does not divide the selection. When the trace ends
+// before End (or End is 0), the last interval ends at the last event,
+// which it counts, as lttng-analyses does; it is marked Clipped when it
+// was asked to go further (End given, or a Step interval cut short).
 func Intervals(src ctf.Source, w Window, fn func(*Figures) error) error {
 	m := state.New()
+	m.SetStreamsOf(src)
 	var ev ctf.Event
 	var a *acc
 	var last int64
-	started, entered := false, false
+	started, entered, atEnd := false, false, false
 	end := w.End
 	if end <= 0 {
 		end = math.MaxInt64
@@ -440,7 +447,27 @@ func Intervals(src ctf.Source, w Window, fn func(*Figures) error) error {
 		if w.Step <= 0 {
 			return end
 		}
-		return min(b+w.Step, end)
+		if b > end-w.Step {
+			return end
+		}
+		return b + w.Step
+	}
+	enter := func() {
+		entered = true
+		m.Flush(a.begin)
+		a.events0 = m.Events()
+		m.SetObserver(a)
+	}
+	// emit closes the window and opens the next one.
+	emit := func() error {
+		m.Flush(a.end)
+		if err := fn(a.figures(m)); err != nil {
+			return err
+		}
+		a = newAcc(a.end, next(a.end))
+		a.events0 = m.Events()
+		m.SetObserver(a)
+		return nil
 	}
 	for {
 		err := src.Read(&ev)
@@ -451,39 +478,64 @@ func Intervals(src ctf.Source, w Window, fn func(*Figures) error) error {
 			return err
 		}
 		ns := ev.NS
-		if ns >= end {
-			break
-		}
 		if !started {
 			started = true
-			b := max(w.Begin, ns)
+			b := ns
+			if w.Begin > 0 {
+				b = w.Begin
+			}
+			if b >= end {
+				return nil
+			}
 			a = newAcc(b, next(b))
 		}
+		if ns >= end {
+			atEnd = true
+			break
+		}
 		if !entered && ns >= a.begin {
-			entered = true
-			m.Flush(a.begin)
-			a.events0 = m.Events()
-			m.SetObserver(a)
+			enter()
 		}
 		for entered && ns >= a.end {
-			m.Flush(a.end)
-			if err := fn(a.figures(m)); err != nil {
+			if err := emit(); err != nil {
 				return err
 			}
-			a = newAcc(a.end, next(a.end))
-			a.events0 = m.Events()
-			m.SetObserver(a)
 		}
 		m.Apply(&ev)
 		last = ns
 	}
-	if a == nil || !entered {
+	if a == nil {
+		return nil
+	}
+	if atEnd {
+		// The trace goes on after End: every window up to End is whole.
+		if !entered {
+			enter()
+		}
+		for {
+			done := a.end >= end
+			if done {
+				m.Flush(a.end)
+				return fn(a.figures(m))
+			}
+			if err := emit(); err != nil {
+				return err
+			}
+		}
+	}
+	if !entered {
 		return nil
 	}
 	if a.end > last {
-		// The trace ended: as lttng-analyses, the window ends at the last
-		// event (which it counts) and running tasks are credited until then.
+		// The trace ended inside the window: as lttng-analyses, it ends at
+		// the last event (which it counts) and running tasks are credited
+		// until then.
+		clipped := w.End > 0 || w.Step > 0 && a.end != end
 		a.end, a.incl = max(last, a.begin), true
+		m.Flush(a.end)
+		f := a.figures(m)
+		f.Clipped = clipped
+		return fn(f)
 	}
 	m.Flush(a.end)
 	return fn(a.figures(m))

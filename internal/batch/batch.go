@@ -203,15 +203,22 @@ func printText(w io.Writer, f *analysis.Figures, opt *Options) error {
 	for _, c := range f.CPUs {
 		busy += c.Busy
 	}
-	fmt.Fprintf(w, "Statistics for interval [%s, %s[ (%s)\n", FormatTime(f.Begin), FormatTime(f.End),
+	fmt.Fprintf(w, "Statistics for interval [%s, %s[ (%s)", FormatTime(f.Begin), FormatTime(f.End),
 		time.Duration(f.Duration()))
+	if f.Clipped {
+		fmt.Fprint(w, " (the trace ends here: interval cut at its last event)")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "CPUs: %d, %.2f%% busy:", f.NumCPU, f.MachineShare(busy))
+	if f.OnlineCPUs > 0 && f.OnlineCPUs != f.NumCPU {
+		fmt.Fprintf(w, " (%d online)", f.OnlineCPUs)
+	}
 	for _, c := range f.CPUs {
 		fmt.Fprintf(w, " cpu%d %.1f%%", c.CPU, f.CoreShare(c.Busy))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Threads: %d (+%d -%d)  FDs: +%d -%d  Read: %s  Written: %s",
-		f.Running, f.Born, f.Died, f.Opened, f.Closed, Bytes(f.Read), Bytes(f.Written))
+	fmt.Fprintf(w, "Threads: %d (+%d -%d)  FDs: %d (+%d -%d)  Read: %s  Written: %s",
+		f.Running, f.Born, f.Died, f.FDs, f.Opened, f.Closed, Bytes(f.Read), Bytes(f.Written))
 	if f.Lost > 0 || f.LostPackets > 0 {
 		fmt.Fprintf(w, "  Lost events: %d  Lost packets: %d", f.Lost, f.LostPackets)
 	}

@@ -27,6 +27,9 @@ type Machine struct {
 
 	obs Observer
 
+	// streams are the trace's data streams (SetStreams), shared.
+	streams []*ctf.Stream
+
 	// classes caches, per event class, which handler and which field
 	// indexes apply (the entries are immutable, shared between clones).
 	classes *classCache
@@ -156,11 +159,13 @@ func (m *Machine) Container(pid PID) uint64 {
 	return p.NS
 }
 
-// CPUs returns the CPUs seen so far, indexed by CPU number (nil holes for
-// CPUs never seen).
+// CPUs returns the CPUs known so far (streams, topology, events), indexed
+// by CPU number (nil holes for CPUs never seen).
 func (m *Machine) CPUs() []*CPUState { return m.cpus }
 
-// NumCPU is the number of CPUs seen (the highest CPU number + 1).
+// NumCPU is the number of CPUs known: the highest CPU number of the
+// trace's per-CPU streams (SetStreams), of the statedump's CPU topology
+// and of the CPUs events were seen on, + 1.
 func (m *Machine) NumCPU() int { return len(m.cpus) }
 
 // Flush reports to the observer, as Ran, the time every CPU's current task
@@ -208,6 +213,7 @@ func (m *Machine) Clone() *Machine {
 		perfNames: append([]string(nil), m.perfNames...),
 		obs:       NopObserver{},
 		classes:   m.classes.clone(),
+		streams:   m.streams,
 	}
 	for k, t := range m.threads {
 		nt := *t
@@ -352,4 +358,61 @@ func (m *Machine) OnCPU(c CPU) *Thread {
 		return nil
 	}
 	return m.threads[m.cpus[c].Current]
+}
+
+// OpenFDs is the number of file descriptors open in the processes alive
+// now.
+func (m *Machine) OpenFDs() int {
+	n := 0
+	for _, p := range m.procs {
+		if p.PID > 0 && p.Died == 0 {
+			n += len(p.Files)
+		}
+	}
+	return n
+}
+
+// streamSource is a source that lists its data streams (ctf.Reader, the
+// top's Tail).
+type streamSource interface{ Streams() []*ctf.Stream }
+
+// SetStreams tells the model the trace's data streams: each stream with a
+// cpu_id in its packet context is one CPU of the machine, known before any
+// of its events, and its time coverage says when that CPU was online
+// (a stream that starts late or ends early: CPU hotplug). Call it again
+// when a live source adds streams; the slice is kept, not copied.
+func (m *Machine) SetStreams(streams []*ctf.Stream) {
+	m.streams = streams
+	for _, s := range streams {
+		if s.CPU >= 0 {
+			m.cpuState(CPU(s.CPU))
+		}
+	}
+}
+
+// SetStreamsOf calls SetStreams with src's streams when it lists them.
+func (m *Machine) SetStreamsOf(src ctf.Source) {
+	if s, ok := src.(streamSource); ok {
+		m.SetStreams(s.Streams())
+	}
+}
+
+// OnlineIn reports whether CPU c was online during some of [t1, t2[: its
+// streams cover part of it, or nothing says otherwise.
+func (m *Machine) OnlineIn(c CPU, t1, t2 int64) bool {
+	known := false
+	for _, s := range m.streams {
+		if s.CPU != int(c) {
+			continue
+		}
+		b, e, ok := s.Span()
+		if !ok {
+			return true
+		}
+		known = true
+		if b < t2 && e >= t1 {
+			return true
+		}
+	}
+	return !known
 }

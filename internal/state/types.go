@@ -1,5 +1,7 @@
 package state
 
+import "fmt"
+
 // TID is a thread id as the kernel of the traced machine sees it (the
 // initial pid namespace).
 type TID int32
@@ -231,3 +233,25 @@ func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // MarshalText writes the kind name (JSON output).
 func (k FileKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a status name (JSON input).
+func (s *Status) UnmarshalText(b []byte) error {
+	for i, n := range statusNames {
+		if n == string(b) {
+			*s = Status(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("state: unknown status %q", b)
+}
+
+// UnmarshalText reads a kind name (JSON input).
+func (k *FileKind) UnmarshalText(b []byte) error {
+	for i, n := range fileKindNames {
+		if n == string(b) {
+			*k = FileKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("state: unknown file kind %q", b)
+}

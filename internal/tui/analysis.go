@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,11 +39,8 @@ type AnalysisSource struct {
 	opt   AnalysisOptions
 	chunk int64
 
-	mu sync.Mutex // guards h and fds
+	mu sync.Mutex // guards h
 	h  *analysis.History
-	// fds holds the number of open fds at chunk boundaries of the forward
-	// pass: fdsAt[i].n is valid for any time in [from, to].
-	fds []fdsAt
 
 	cs     *countingSource
 	done   atomic.Bool
@@ -52,11 +48,6 @@ type AnalysisSource struct {
 	err    atomic.Pointer[error]
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
-}
-
-type fdsAt struct {
-	from, to int64
-	n        int
 }
 
 // NewAnalysisSource opens a trace with open (called again by the history
@@ -72,6 +63,9 @@ func NewAnalysisSource(open analysis.Opener, opt AnalysisOptions) (*AnalysisSour
 	src, err := open()
 	if err != nil {
 		return nil, err
+	}
+	if t, ok := src.(*Tail); ok {
+		t.NonBlocking = true // waited for outside the lock (ingest)
 	}
 	s := &AnalysisSource{opt: opt, cs: &countingSource{Source: src}}
 	s.chunk = min(int64(opt.Interval), int64(100*time.Millisecond))
@@ -116,6 +110,14 @@ func (c *countingSource) Read(ev *ctf.Event) error {
 	return nil
 }
 
+// Streams lists the data streams of the source, when it knows them.
+func (c *countingSource) Streams() []*ctf.Stream {
+	if s, ok := c.Source.(interface{ Streams() []*ctf.Stream }); ok {
+		return s.Streams()
+	}
+	return nil
+}
+
 // SeekTime lets the history seek the source it reads forward.
 func (c *countingSource) SeekTime(ns int64) error {
 	if s, ok := c.Source.(analysis.Seeker); ok {
@@ -125,9 +127,10 @@ func (c *countingSource) SeekTime(ns int64) error {
 }
 
 // ingest reads the trace forward, chunk by chunk, letting Frame calls in
-// between, and notes the open fds at each chunk boundary.
+// between.
 func (s *AnalysisSource) ingest(ctx context.Context) {
 	defer s.wg.Done()
+	waiter, _ := s.cs.Source.(readyWaiter)
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		var err error
@@ -137,20 +140,19 @@ func (s *AnalysisSource) ingest(ctx context.Context) {
 			first := s.cs.first.Load()
 			b := first + ((s.cs.last.Load()-first)/s.chunk+1)*s.chunk
 			err = s.h.Advance(b)
-			if err == nil || err == io.EOF {
-				to := s.cs.last.Load()
-				if err == io.EOF {
-					to = math.MaxInt64
-				}
-				n := countFDs(s.h.Head())
-				if k := len(s.fds); k > 0 && s.fds[k-1].n == n && s.fds[k-1].to >= b-s.chunk {
-					s.fds[k-1].to = to
-				} else {
-					s.fds = append(s.fds, fdsAt{from: b, to: to, n: n})
-				}
-			}
 		}
 		s.mu.Unlock()
+		if err == ErrNotYet && waiter != nil {
+			// A live source with nothing complete yet: wait outside the
+			// lock, so the screen's frames are answered meanwhile.
+			if err := waiter.WaitReady(); err != nil {
+				if err != io.EOF && ctx.Err() == nil {
+					s.err.Store(&err)
+				}
+				return
+			}
+			continue
+		}
 		if err == io.EOF {
 			s.done.Store(true)
 			return
@@ -164,16 +166,6 @@ func (s *AnalysisSource) ingest(ctx context.Context) {
 	}
 }
 
-func countFDs(m *state.Machine) int {
-	n := 0
-	for _, p := range m.Processes() {
-		if p.Died == 0 {
-			n += len(p.Files)
-		}
-	}
-	return n
-}
-
 // Span implements Source.
 func (s *AnalysisSource) Span() (int64, int64, bool) {
 	if !s.cs.started.Load() {
@@ -185,6 +177,13 @@ func (s *AnalysisSource) Span() (int64, int64, bool) {
 // Status implements Source.
 func (s *AnalysisSource) Status() Status {
 	st := Status{Live: s.opt.Live, Done: s.done.Load(), Lost: s.cs.lost.Load(), Behind: s.behind.Load()}
+	if e, ok := s.cs.Source.(edger); ok && s.opt.Live {
+		// Catching up: the analysis is more than an interval (at least a
+		// second) behind what the producer has completed.
+		if edge := e.Edge(); edge > 0 && s.cs.started.Load() {
+			st.Behind = edge-s.cs.last.Load() > max(int64(s.opt.Interval), int64(time.Second))
+		}
+	}
 	if s.opt.Lag != nil {
 		st.Lag = s.opt.Lag()
 	}
@@ -193,6 +192,14 @@ func (s *AnalysisSource) Status() Status {
 	}
 	return st
 }
+
+// readyWaiter is a non-blocking live source: Read returns ErrNotYet,
+// WaitReady waits for more.
+type readyWaiter interface{ WaitReady() error }
+
+// edger is a live source that knows its live edge (Tail, the live
+// client): the time, in ns, up to which the producer has completed.
+type edger interface{ Edge() int64 }
 
 // Close stops reading and closes the trace.
 func (s *AnalysisSource) Close() error {
@@ -222,21 +229,7 @@ func (s *AnalysisSource) Frame(t1, t2 int64) (*Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	fds, ok := s.fdsAt(t2)
-	if !ok {
-		if m, err := s.h.StateAt(t2); err == nil {
-			fds = countFDs(m)
-		}
-	}
-	return convertFigures(f, fds), nil
-}
-
-func (s *AnalysisSource) fdsAt(t int64) (int, bool) {
-	i := sort.Search(len(s.fds), func(i int) bool { return s.fds[i].to >= t })
-	if i < len(s.fds) && s.fds[i].from <= t {
-		return s.fds[i].n, true
-	}
-	return 0, false
+	return convertFigures(f), nil
 }
 
 // Details implements Source.
@@ -313,11 +306,11 @@ func convertThread(tf *analysis.ThreadFigures) Task {
 }
 
 // convertFigures turns the analysis' figures into the screen's.
-func convertFigures(f *analysis.Figures, fds int) *Frame {
+func convertFigures(f *analysis.Figures) *Frame {
 	fr := &Frame{
 		Start: f.Begin, End: f.End, CPUs: f.NumCPU,
 		Threads: f.Running, NewThreads: f.Born, DeadThreads: f.Died,
-		FDs: fds, OpenedFDs: f.Opened, ClosedFDs: f.Closed,
+		FDs: f.FDs, OpenedFDs: f.Opened, ClosedFDs: f.Closed,
 		ReadBytes: f.Read, WriteBytes: f.Written,
 		PerfNames: f.PerfNames,
 		Tasks:     make([]Task, 0, len(f.Threads)),

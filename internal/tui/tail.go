@@ -2,7 +2,10 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracetop/tracetop/ctf"
@@ -10,13 +13,18 @@ import (
 
 // Tail is a ctf.Source on a trace folder that a recorder in the same
 // process is still writing: it reads the events every stream has
-// completed (Complete gives that time as a clock value; 0: none yet), and
-// when it has read them all it waits and opens the folder again, going on
-// after the last event it returned. Read returns io.EOF once ctx ends.
+// completed (Complete gives that time as a clock value; 0: none yet).
+// It keeps the reader open and, when it has read everything complete,
+// waits and picks up the packets appended since (ctf.Reader.Refresh), so
+// following a session costs what its new events cost, not its length.
+// Read returns io.EOF once ctx ends.
 type Tail struct {
 	Dir      string
 	Complete func() uint64
 	Poll     time.Duration
+	// NonBlocking makes Read return ErrNotYet instead of waiting (the top's
+	// forward pass waits with WaitReady, outside its lock).
+	NonBlocking bool
 
 	ctx    context.Context
 	r      *ctf.Reader
@@ -25,6 +33,19 @@ type Tail struct {
 	skip   int
 	traces []*ctf.Trace
 	fails  int
+
+	limit     uint64 // the last completion mark seen
+	seen      uint64 // the mark under which packets were last picked up
+	edge      atomic.Int64
+	off       int64 // ns - cycles of the stream clock, from the last event
+	haveOff   bool
+	refreshes int
+	reopens   int
+	mu        sync.Mutex // guards r against Close from another goroutine
+	closed    bool
+	// reopenEachPoll opens the folder again at every poll instead of
+	// reading what was appended (benchmarks compare both).
+	reopenEachPoll bool
 }
 
 // NewTail returns a Tail; ctx ends it.
@@ -53,6 +74,7 @@ func (t *Tail) reopen() error {
 		}
 	}
 	t.r, t.skip, t.traces = r, t.atLast, r.Traces()
+	t.reopens++
 	return nil
 }
 
@@ -63,50 +85,110 @@ func (t *Tail) drop() {
 	}
 }
 
-// Read implements ctf.Source.
-func (t *Tail) Read(ev *ctf.Event) error {
-	for {
-		if t.ctx.Err() != nil {
-			t.drop()
-			return io.EOF
+// ErrNotYet is returned by a non-blocking live source's Read when no
+// complete event is there yet: call WaitReady, then Read again.
+var ErrNotYet = errors.New("no complete event yet")
+
+// ready tries once to have a complete event to read: it opens the folder
+// or picks up appended packets as needed. It never waits.
+func (t *Tail) ready() (bool, error) {
+	if t.ctx.Err() != nil || t.closed {
+		t.drop()
+		return false, io.EOF
+	}
+	limit := t.Complete()
+	if t.r == nil {
+		if limit == 0 {
+			return false, nil
 		}
-		limit := t.Complete()
-		if t.r == nil {
-			if limit == 0 {
-				if err := t.wait(); err != nil {
-					return err
-				}
-				continue
+		if err := t.reopen(); err != nil {
+			// The folder may be half written (a packet being appended):
+			// try again a little later, give up after a while.
+			t.fails++
+			if t.fails > 100 {
+				return false, err
 			}
-			if err := t.reopen(); err != nil {
-				// The folder may be half written (a packet being appended):
-				// try again a little later, give up after a while.
+			return false, nil
+		}
+		t.fails = 0
+		t.seen = limit // the folder was read after the mark was taken
+	}
+	t.limit = limit
+	if t.haveOff {
+		t.edge.Store(int64(limit) + t.off)
+	}
+	// Events below a new mark may sit in packets not indexed yet, in any
+	// stream: pick up the appended packets before reading past the mark
+	// the last pick-up was made under, so the merge stays in order.
+	if limit > t.seen || !t.peek() {
+		if t.reopenEachPoll {
+			t.drop() // the first version's way, kept to measure it
+			return false, nil
+		}
+		if _, err := t.r.Refresh(); err != nil {
+			// New event classes in the metadata: open the folder again,
+			// going on after the last event returned.
+			t.drop()
+			if err != ctf.ErrMetadataChanged {
 				t.fails++
 				if t.fails > 100 {
-					return err
+					return false, err
 				}
-				if err := t.wait(); err != nil {
-					return err
-				}
-				continue
 			}
-			t.fails = 0
+			return false, nil
 		}
-		err := t.r.Read(ev)
-		if err == io.EOF || (err == nil && ev.Kind == ctf.KindEvent && ev.Cycles >= limit) {
-			t.drop()
+		t.seen = limit
+		t.refreshes++
+	}
+	return t.peek(), nil
+}
+
+// peek says whether the next event is below the mark the last pick-up of
+// appended packets was made under.
+func (t *Tail) peek() bool {
+	_, cycles, ok := t.r.Next()
+	return ok && cycles < t.seen
+}
+
+// WaitReady blocks until a complete event can be read (nil), or the
+// Tail's context ends (io.EOF).
+func (t *Tail) WaitReady() error {
+	for {
+		t.mu.Lock()
+		ok, err := t.ready()
+		t.mu.Unlock()
+		if ok || err != nil {
+			return err
+		}
+		if err := t.wait(); err != nil {
+			return err
+		}
+	}
+}
+
+// Read implements ctf.Source. It waits for complete events, unless
+// NonBlocking is set: then it returns ErrNotYet.
+func (t *Tail) Read(ev *ctf.Event) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for {
+		ok, err := t.ready()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if t.NonBlocking {
+				return ErrNotYet
+			}
 			if err := t.wait(); err != nil {
 				return err
 			}
 			continue
 		}
-		if err != nil {
+		if err := t.r.Read(ev); err != nil {
 			t.drop()
 			t.fails++
 			if t.fails > 100 {
-				return err
-			}
-			if err := t.wait(); err != nil {
 				return err
 			}
 			continue
@@ -123,15 +205,39 @@ func (t *Tail) Read(ev *ctf.Event) error {
 		} else {
 			t.lastNS, t.atLast, t.skip = ev.NS, 1, 0
 		}
+		t.off, t.haveOff = ev.NS-int64(ev.Cycles), true
+		t.edge.Store(int64(t.limit) + t.off)
 		return nil
 	}
+}
+
+// Edge is the live edge in ns: the time every stream has completed,
+// as the last event read tells the clock (0 before the first event).
+// The analysis is behind when its newest event is far from it.
+// (The recorder's clock counts ns, so cycles and ns differ by an offset.)
+// Safe to call from any goroutine.
+func (t *Tail) Edge() int64 { return t.edge.Load() }
+
+// Refreshes counts the times the reader looked for appended packets.
+func (t *Tail) Refreshes() int { return t.refreshes }
+
+// Streams returns the streams of the trace being read.
+func (t *Tail) Streams() []*ctf.Stream {
+	if t.r == nil {
+		return nil
+	}
+	return t.r.Streams()
 }
 
 // Traces implements ctf.Source.
 func (t *Tail) Traces() []*ctf.Trace { return t.traces }
 
-// Close implements ctf.Source.
+// Close implements ctf.Source. It may be called while another goroutine
+// waits in WaitReady (which then returns io.EOF).
 func (t *Tail) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
 	t.drop()
 	return nil
 }
