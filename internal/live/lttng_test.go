@@ -1,0 +1,219 @@
+package live
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tracetop/tracetop/internal/testenv"
+)
+
+// lttngLive runs real lttng-sessiond (user space, per-UID buffers, live
+// timer 100 ms, the libc wrapper preloaded into ls) streaming to a relay,
+// with babeltrace2 and our viewer attached live, in a private mount and
+// network namespace. RELAY=ours: our relay, one session, babeltrace2 and
+// two of our viewers on it. RELAY=lttng: lttng-relayd, which allows one
+// viewer per session: our viewer on s1, then babeltrace2 on s2 recording
+// the same program again.
+const lttngLive = `
+set -eu
+ip link set lo up
+mount -t tmpfs none /var/run/lttng 2>/dev/null || { mkdir -p /var/run/lttng; mount -t tmpfs none /var/run/lttng; }
+mount -t tmpfs none /dev/shm
+export HOME=$W/home LTTNG_HOME=$W/home
+mkdir -p $HOME
+if [ $RELAY = ours ]; then
+    TRACETOP_TEST_RELAY=$W/relay $TESTBIN > $W/relay.log 2>&1 &
+    RPID=$!
+    for i in $(seq 200); do grep -q ready $W/relay.log && break; sleep 0.05; done
+else
+    lttng-relayd -o $W/relay > $W/relay.log 2>&1 &
+    RPID=$!
+    for i in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/5344) 2>/dev/null && break; sleep 0.05; done
+fi
+lttng-sessiond -d --no-kernel > $W/sessiond.log 2>&1
+SPID=$(cat $HOME/.lttng/lttng-sessiond.pid 2>/dev/null || cat /var/run/lttng/lttng-sessiond.pid)
+cleanup() { kill -TERM $SPID 2>/dev/null || true; kill -TERM $RPID 2>/dev/null || true; }
+trap cleanup EXIT
+mk() {
+    lttng create $1 --live=100000 > /dev/null
+    lttng enable-event -u -s $1 'lttng_ust_libc:*' > /dev/null
+    lttng add-context -u -s $1 -t vpid -t vtid -t procname > /dev/null
+    lttng start $1 > /dev/null
+}
+H=$(hostname)
+# phase SESSION VIEWS: a live session watched by viewers (name:kind).
+phase() {
+    local s=$1; shift
+    mk $s
+    PIDS=
+    for v in "$@"; do
+        if [ ${v%%:*} = bt ]; then
+            timeout 60 babeltrace2 --input-format=lttng-live net://localhost/host/$H/$s > $W/${v#*:}.txt 2> $W/${v#*:}.err &
+        else
+            TRACETOP_TEST_VIEW=net://localhost/host/$H/$s timeout 60 $TESTBIN > $W/${v#*:}.txt 2> $W/${v#*:}.err &
+        fi
+        PIDS="$PIDS $!"
+    done
+    for i in $(seq 200); do
+        c=$(babeltrace2 --input-format=lttng-live net://localhost 2>/dev/null | grep -o '[0-9]* client' | awk '{s+=$1} END {print s+0}')
+        [ "$c" -ge $# ] && break
+        sleep 0.05
+    done
+    echo "$s: viewers attached: $c"
+    # Without address randomisation, so that two sessions see the same
+    # pointers.
+    for i in 1 2; do
+        setarch -R env LD_PRELOAD=liblttng-ust-libc-wrapper.so ls -l /usr/bin > /dev/null
+        sleep 0.3
+    done
+    sleep 0.3
+    lttng stop $s > /dev/null
+    sleep 0.3
+    lttng destroy $s > /dev/null
+    for p in $PIDS; do wait $p || echo "viewer $p failed"; done
+}
+if [ $RELAY = ours ]; then
+    phase s1 bt:bt ours:ours0 ours:ours1
+else
+    # lttng-relayd allows one viewer per session (and hangs destroying
+    # two live sessions at once here): one session each.
+    phase s1 ours:ours0
+    phase s2 bt:bt
+fi
+cleanup
+trap - EXIT
+wait $RPID || true
+`
+
+// TestRealLTTng: against lttng-relayd and against our relay, fed by real
+// lttng-sessiond, our live viewer prints exactly what babeltrace2 prints
+// for the relay's folder afterwards, and what babeltrace2 prints live.
+func TestRealLTTng(t *testing.T) {
+	testenv.Root(t)
+	for _, p := range []string{"lttng", "lttng-sessiond", "lttng-relayd", "babeltrace2", "unshare", "ip"} {
+		testenv.Program(t, p)
+	}
+	for _, rk := range []string{"ours", "lttng"} {
+		t.Run(rk, func(t *testing.T) {
+			w := t.TempDir()
+			os.Chmod(w, 0o755)
+			cmd := exec.Command("unshare", "-m", "-n", "--propagation", "private", "bash", "-c", lttngLive)
+			cmd.Env = append(testenv.Env(), "W="+w, "TESTBIN="+os.Args[0], "RELAY="+rk)
+			out, err := cmd.CombinedOutput()
+			t.Logf("scenario:\n%s", out)
+			logs := func() {
+				for _, f := range []string{"relay.log", "bt.err", "ours0.err", "ours1.err"} {
+					if b, _ := os.ReadFile(filepath.Join(w, f)); len(b) > 0 {
+						t.Logf("%s:\n%s", f, b)
+					}
+				}
+			}
+			if err != nil || strings.Contains(string(out), "failed") {
+				logs()
+				t.Fatalf("scenario: %v", err)
+			}
+			read := func(name string) string {
+				b, err := os.ReadFile(filepath.Join(w, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+			offline := func(session string) string {
+				m, _ := filepath.Glob(filepath.Join(w, "relay", "*", session+"-*"))
+				if len(m) != 1 {
+					t.Fatalf("relay output of %s: %v", session, m)
+				}
+				c := exec.Command("babeltrace2", m[0])
+				c.Env = testenv.Env()
+				b, err := c.Output()
+				if err != nil {
+					t.Fatalf("babeltrace2 %s: %v", m[0], err)
+				}
+				return string(b)
+			}
+			bt := read("bt.txt")
+			btDisk := offline(map[string]string{"ours": "s1", "lttng": "s2"}[rk])
+			if bt != btDisk {
+				t.Errorf("babeltrace2 live printed %d lines, %d from the relay's folder", lines(bt), lines(btDisk))
+			}
+			disk := offline("s1")
+			views := []string{"ours0.txt"}
+			if rk == "ours" {
+				views = append(views, "ours1.txt")
+			}
+			for _, v := range views {
+				got := read(v)
+				if got != disk {
+					logs()
+					t.Errorf("%s: our live viewer printed %d lines, babeltrace2 prints %d for the relay's folder%s",
+						v, lines(got), lines(disk), firstDiff(got, disk))
+				}
+				if rk == "ours" && got != bt {
+					t.Errorf("%s: our live viewer and babeltrace2 live differ%s", v, firstDiff(got, bt))
+				}
+			}
+			if rk == "lttng" {
+				// Two sessions record two runs of the same program:
+				// compare without times and process ids.
+				a, b := untimed(t, read("ours0.txt")), untimed(t, bt)
+				if !slices.Equal(a, b) {
+					t.Errorf("our viewer on s1 printed %d events, babeltrace2 on s2 %d: they differ without times%s",
+						len(a), len(b), firstDiff(strings.Join(a, "\n"), strings.Join(b, "\n")))
+				}
+			}
+			t.Logf("%s relay: %d lines live (babeltrace2 live: %d)", rk, lines(disk), lines(bt))
+			if testing.Verbose() {
+				logs()
+			}
+		})
+	}
+}
+
+func lines(s string) int { return strings.Count(s, "\n") }
+
+func firstDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return fmt.Sprintf(" (first difference at line %d:\n%s\n%s)", i+1, la[i], lb[i])
+		}
+	}
+	return ""
+}
+
+var idRE = regexp.MustCompile(`\b(vpid|vtid|tid|pid|cpu_id)\s*=\s*[0-9]+`)
+
+// untimed returns the events per process, in vpid order, without their
+// times and deltas.
+func untimed(t *testing.T, s string) []string {
+	byPID := map[string][]string{}
+	for _, l := range strings.Split(s, "\n") {
+		j := strings.Index(l, "vpid = ")
+		i := strings.Index(l, "] ")
+		if i < 0 || j < 0 {
+			continue
+		}
+		pid := l[j+7 : j+7+strings.IndexByte(l[j+7:], ',')]
+		rest := l[i+2:]
+		if rest != "" && rest[0] == '(' {
+			rest = rest[strings.Index(rest, ") ")+2:]
+		}
+		rest = idRE.ReplaceAllString(rest, "$1 = N")
+		byPID[pid] = append(byPID[pid], rest)
+	}
+	var out []string
+	for i, p := range slices.Sorted(maps.Keys(byPID)) {
+		for _, l := range byPID[p] {
+			out = append(out, fmt.Sprintf("%d %s", i, l))
+		}
+	}
+	return out
+}

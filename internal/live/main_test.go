@@ -1,0 +1,95 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/ctf/pretty"
+	"github.com/tracetop/tracetop/internal/relay"
+)
+
+// TestMain doubles as helper processes for the tests that run real LTTng
+// daemons in a private network namespace: TRACETOP_TEST_RELAY=DIR serves
+// our relay on the default ports until SIGTERM; TRACETOP_TEST_VIEW=URL
+// prints a live session as `tracetop view URL` does.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("TRACETOP_TEST_RELAY"); dir != "" {
+		os.Exit(helperRelay(dir))
+	}
+	if url := os.Getenv("TRACETOP_TEST_VIEW"); url != "" {
+		os.Exit(helperView(url))
+	}
+	os.Exit(m.Run())
+}
+
+func helperRelay(dir string) int {
+	srv, err := relay.New(relay.Config{OutputDir: dir, Location: time.UTC})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var ls []net.Listener
+	for _, port := range []string{"5342", "5343", "5344"} {
+		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ls = append(ls, l)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sig
+		srv.Close()
+	}()
+	fmt.Println("relay ready")
+	if err := srv.Serve(ls[0], ls[1], ls[2]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// helperView prints a live session in babeltrace2's format to standard
+// output, flushing whenever it waits for the relay; SIGINT detaches.
+func helperView(url string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := pretty.New(os.Stdout, pretty.DefaultOptions())
+	s, err := Open(ctx, url, Options{WaitSession: true, Idle: func() { p.Flush() },
+		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	var ev ctf.Event
+	for {
+		err := s.Read(&ev)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			p.Flush()
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := p.Print(&ev); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	p.Flush()
+	st := s.Stats()
+	fmt.Fprintf(os.Stderr, "packets %d beacons %d requests %d late %d\n", st.Packets, st.Beacons, st.Requests, s.Late())
+	return 0
+}
