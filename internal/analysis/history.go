@@ -222,9 +222,12 @@ func (h *History) finishGrid() {
 	if a == nil || h.last < a.begin {
 		return
 	}
+	clipped := a.end > h.last
 	a.end, a.incl = h.last, true
 	h.head.Flush(a.end)
-	h.grid = append(h.grid, a.figures(h.head))
+	f := a.figures(h.head)
+	f.Clipped = clipped
+	h.grid = append(h.grid, f)
 	h.gridAcc = nil
 	h.head.SetObserver(nil)
 }
@@ -336,6 +339,7 @@ func (h *History) window(t1, t2 int64) (*Figures, *state.Machine, error) {
 	}
 	r.m.Flush(a.end)
 	f := a.figures(r.m)
+	f.Clipped = a.incl
 	r.m.SetObserver(nil)
 	return f, r.m, nil
 }

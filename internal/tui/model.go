@@ -155,6 +155,37 @@ type Model struct {
 	prompt *prompt
 	msgs   []string
 	quit   bool
+
+	// dscroll is the first line of the details view shown (it scrolls
+	// with the arrows, PgUp/PgDn, Home/End).
+	dscroll int
+}
+
+// scrollDetails moves the details view by a line, a page or to an end.
+func (m *Model) scrollDetails(act action) {
+	page := max(m.detailsRows()-1, 1)
+	switch act {
+	case actUp:
+		m.dscroll--
+	case actDown:
+		m.dscroll++
+	case actPageUp:
+		m.dscroll -= page
+	case actPageDown:
+		m.dscroll += page
+	case actHome:
+		m.dscroll = 0
+	case actEnd:
+		m.dscroll = 1 << 30
+	}
+	m.dscroll = min(m.dscroll, max(len(m.detailLines())-m.detailsRows(), 0))
+	m.dscroll = max(m.dscroll, 0)
+}
+
+// detailsRows is how many lines of the details view fit.
+func (m *Model) detailsRows() int {
+	c, _ := m.layout()
+	return max(c-2, 1)
 }
 
 // New returns the top on a source.
@@ -480,7 +511,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		if m.table() == tableFiles || !m.haveSel {
 			return nil
 		}
-		m.back, m.view = m.view, viewDetails
+		m.back, m.view, m.dscroll = m.view, viewDetails, 0
 		return m.requestDetails()
 	case actHighlight:
 		if m.haveSel && m.table() != tableFiles {
@@ -498,18 +529,25 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		if m.view != viewDetails {
 			m.pref, m.prefRow = true, 0
 		}
-	case actUp:
-		m.move(-1)
-	case actDown:
-		m.move(1)
-	case actPageUp:
-		m.move(-max(m.tableRows()-1, 1))
-	case actPageDown:
-		m.move(max(m.tableRows()-1, 1))
-	case actHome:
-		m.move(-len(m.rows))
-	case actEnd:
-		m.move(len(m.rows))
+	case actUp, actDown, actPageUp, actPageDown, actHome, actEnd:
+		if m.view == viewDetails {
+			m.scrollDetails(act)
+			return nil
+		}
+		switch act {
+		case actUp:
+			m.move(-1)
+		case actDown:
+			m.move(1)
+		case actPageUp:
+			m.move(-max(m.tableRows()-1, 1))
+		case actPageDown:
+			m.move(max(m.tableRows()-1, 1))
+		case actHome:
+			m.move(-len(m.rows))
+		case actEnd:
+			m.move(len(m.rows))
+		}
 	case actPause:
 		return m.togglePause()
 	case actPrev:

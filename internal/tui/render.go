@@ -180,14 +180,10 @@ func (m *Model) centerTitle() string {
 func (m *Model) renderCenter(b *strings.Builder) {
 	ch, _ := m.layout()
 	w := m.w
-	title := m.centerTitle()
-	if fl := m.filterWords(); fl != "" {
-		title += " [" + fl + "]"
-	}
-	b.WriteString(boxTop(title, w))
-	b.WriteByte('\n')
 	body := ch - 2
+	title := m.centerTitle()
 	var lines []string
+	table := false
 	switch {
 	case m.help:
 		lines = helpLines()
@@ -195,7 +191,21 @@ func (m *Model) renderCenter(b *strings.Builder) {
 		lines = m.prefLines()
 	case m.view == viewDetails:
 		lines = m.detailLines()
+		if n := len(lines); n > body {
+			// Longer than the box: it scrolls, the title says where.
+			off := min(max(m.dscroll, 0), n-body)
+			lines = lines[off:]
+			title += fmt.Sprintf(" (lines %d-%d of %d, Up/Down/PgUp/PgDn)", off+1, off+body, n)
+		}
 	default:
+		table = true
+	}
+	if fl := m.filterWords(); fl != "" {
+		title += " [" + fl + "]"
+	}
+	b.WriteString(boxTop(title, w))
+	b.WriteByte('\n')
+	if table {
 		m.renderTable(b, body)
 		b.WriteString(boxBottom(w))
 		b.WriteByte('\n')

@@ -31,6 +31,7 @@ func TestViews(t *testing.T) {
 		{"iotop", []string{"f4"}},
 		{"iotop-files", []string{"O", "tab"}},
 		{"details", []string{"down", "down", "enter"}},
+		{"details-scrolled", []string{"down", "down", "enter", "down", "pgdown", "end"}},
 		{"help", []string{"?"}},
 		{"pref", []string{"r", "down", " ", "down", "down", "s"}},
 		{"processes", []string{"t"}},
