@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tracetop/tracetop/internal/record"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,13 +24,78 @@ import (
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/internal/analysis"
 	"github.com/tracetop/tracetop/internal/batch"
+	"github.com/tracetop/tracetop/internal/live"
 	"github.com/tracetop/tracetop/internal/tui"
 )
 
 // topSources opens the sources the top can show besides a trace folder
 // (net://HOST/host/H/S from a relay): each returns ok=false for sources it
-// does not handle. The live client registers itself here.
+// does not handle. The first that handles a source opens it.
 var topSources []func(source string) (open analysis.Opener, live bool, ok bool, err error)
+
+// topCtx ends when the top does: a live read in progress stops (set by
+// runTopUI before it opens the source).
+var topCtx = context.Background()
+
+func init() {
+	topSources = append(topSources, func(source string) (analysis.Opener, bool, bool, error) {
+		return relaySource(topCtx, source)
+	})
+}
+
+// relaySource reads a live session of a relay (ours or lttng-relayd) from
+// the oldest packet it holds; net://HOST[:PORT] alone lists the sessions
+// to pick from.
+func relaySource(ctx context.Context, source string) (analysis.Opener, bool, bool, error) {
+	if !live.IsURL(source) {
+		return nil, false, false, nil
+	}
+	u, err := live.ParseURL(source)
+	if err != nil {
+		return nil, false, true, err
+	}
+	if u.Session == "" {
+		if source, err = pickSession(ctx, source, os.Stdin, os.Stderr); err != nil {
+			return nil, false, true, err
+		}
+	}
+	return func() (ctf.Source, error) {
+		return live.Open(ctx, source, live.Options{Beginning: true})
+	}, true, true, nil
+}
+
+// pickSession lists the sessions of a relay and, on a terminal, asks
+// which one to show; elsewhere it fails with the list.
+func pickSession(ctx context.Context, relay string, in *os.File, out io.Writer) (string, error) {
+	u, ls, err := live.List(ctx, relay, 0)
+	if err != nil {
+		return "", err
+	}
+	if len(ls) == 0 {
+		return "", fmt.Errorf("%s: the relay has no session", relay)
+	}
+	var b strings.Builder
+	for i, l := range ls {
+		fmt.Fprintf(&b, "  %d) %s\n", i+1, u.Line(l))
+	}
+	if in == nil || !term.IsTerminal(in.Fd()) {
+		return "", fmt.Errorf("%s: pick a session:\n%s(tracetop top net://HOST[:PORT]/host/HOSTNAME/SESSION)", relay, b.String())
+	}
+	fmt.Fprintf(out, "Sessions of %s:\n%s", relay, b.String())
+	r := bufio.NewReader(in)
+	for {
+		fmt.Fprintf(out, "Which one [1-%d]? ", len(ls))
+		line, err := r.ReadString('\n')
+		if n, e := strconv.Atoi(strings.TrimSpace(line)); e == nil && n >= 1 && n <= len(ls) {
+			l := ls[n-1]
+			u.Hostname, u.Session = l.Hostname, l.Name
+			return u.String(), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: no session picked", relay)
+		}
+	}
+}
 
 const topKeysHelp = `
 The screen: a header (the interval shown, CPUs, threads and fds with their
@@ -45,25 +113,41 @@ func (o *topOptions) tuiOptions() tui.Options {
 	return opt
 }
 
-// openTopSource opens a trace folder or a registered live source.
-func openTopSource(source string, o *topOptions) (*tui.AnalysisSource, error) {
+// openTopSource opens a trace folder or a registered live source; ctx
+// stops a live read (cancel it before closing the source).
+func openTopSource(ctx context.Context, source string, o *topOptions) (*tui.AnalysisSource, error) {
 	open := analysis.Opener(func() (ctf.Source, error) { return ctf.Open([]string{source}, ctf.Options{}) })
-	live := false
-	handled := false
+	isLive := false
 	for _, try := range topSources {
 		op, lv, ok, err := try(source)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			open, live, handled = op, lv, true
+			open, isLive = op, lv
 			break
 		}
 	}
-	if !handled && strings.HasPrefix(source, "net://") {
-		return nil, fmt.Errorf("%s: live sessions from a relay are not supported by this build yet; record with `tracetop create` and show the trace folder with `tracetop top DIR`", source)
+	aopt := tui.AnalysisOptions{Live: isLive, Interval: o.interval}
+	var src atomic.Pointer[tui.AnalysisSource]
+	if isLive {
+		// How far the newest event is behind real time (LTTng clocks
+		// count from the epoch).
+		aopt.Lag = func() time.Duration {
+			if s := src.Load(); s != nil {
+				if _, last, ok := s.Span(); ok && last > 0 {
+					return max(time.Since(time.Unix(0, last)).Truncate(100*time.Millisecond), 0)
+				}
+			}
+			return 0
+		}
 	}
-	return tui.NewAnalysisSource(open, tui.AnalysisOptions{Live: live, Interval: o.interval})
+	s, err := tui.NewAnalysisSource(open, aopt)
+	if err != nil {
+		return nil, err
+	}
+	src.Store(s)
+	return s, nil
 }
 
 // runTopUI shows the interactive top on one source.
@@ -80,13 +164,15 @@ func runTopUI(source string, o *topOptions) error {
 	if !term.IsTerminal(os.Stdout.Fd()) || !term.IsTerminal(os.Stdin.Fd()) {
 		return fmt.Errorf("the top needs a terminal; for text output use `tracetop top --batch %s`", source)
 	}
-	src, err := openTopSource(source, o)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	topCtx = ctx
+	src, err := openTopSource(ctx, source, o)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
+	defer stop() // a live read stops before the source closes
 	return tui.Run(ctx, src, o.tuiOptions())
 }
 
@@ -125,14 +211,18 @@ func runLocalTop(program []string, o *topOptions) error {
 // runTextdump prints the system calls of the selection, strace-like, to
 // standard output or --output.
 func runTextdump(source string, o *topOptions) error {
-	if strings.HasPrefix(source, "net://") {
-		return fmt.Errorf("%s: --textdump reads trace folders", source)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	open, err := batch.Opener(ctx, []string{source})
+	if err != nil {
+		return err
 	}
-	src, err := ctf.Open([]string{source}, ctf.Options{})
+	src, err := open()
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	defer stop()
 	out, closeOut, err := outputFile(o.output)
 	if err != nil {
 		return err

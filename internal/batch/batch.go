@@ -10,6 +10,7 @@
 package batch
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,12 +22,18 @@ import (
 
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/internal/analysis"
+	"github.com/tracetop/tracetop/internal/live"
 	"github.com/tracetop/tracetop/internal/state"
 )
 
 // Options select what Run prints.
 type Options struct {
-	Sources []string // trace folders
+	// Sources are trace folders, or one live session of a relay:
+	// net://HOST[:PORT]/host/HOSTNAME/SESSION (read from the oldest packet
+	// the relay holds until the session ends or End).
+	Sources []string
+	// Context stops the reading of a live session (default: none).
+	Context context.Context
 	// Interval is the length of each interval; 0 prints one interval
 	// covering the whole selection.
 	Interval time.Duration
@@ -71,10 +78,9 @@ func Run(w io.Writer, opt Options) error {
 	if len(opt.Sources) == 0 {
 		return errors.New("batch: no trace given")
 	}
-	for _, s := range opt.Sources {
-		if strings.Contains(s, "://") {
-			return fmt.Errorf("batch: %s: live sources are not readable in batch mode yet; record a trace folder", s)
-		}
+	open, err := Opener(opt.Context, opt.Sources)
+	if err != nil {
+		return err
 	}
 	if opt.Limit <= 0 {
 		opt.Limit = 20
@@ -82,7 +88,7 @@ func Run(w io.Writer, opt Options) error {
 	// The first event time anchors relative times.
 	var first int64
 	if needsFirst(opt.Begin) || needsFirst(opt.End) {
-		src, err := ctf.Open(opt.Sources, ctf.Options{})
+		src, err := open()
 		if err != nil {
 			return err
 		}
@@ -100,7 +106,7 @@ func Run(w io.Writer, opt Options) error {
 	if err != nil {
 		return err
 	}
-	src, err := ctf.Open(opt.Sources, ctf.Options{})
+	src, err := open()
 	if err != nil {
 		return err
 	}
@@ -119,6 +125,32 @@ func Run(w io.Writer, opt Options) error {
 			}
 			return printText(w, f, &opt)
 		})
+}
+
+// Opener returns what opens the sources: trace folders with ctf.Open, or
+// a live session of a relay (net://HOST[:PORT]/host/HOSTNAME/SESSION),
+// attached from the oldest packet the relay holds.
+func Opener(ctx context.Context, sources []string) (func() (ctf.Source, error), error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	for _, s := range sources {
+		if !live.IsURL(s) {
+			continue
+		}
+		if len(sources) > 1 {
+			return nil, fmt.Errorf("batch: %s: one live session at a time, without trace folders", s)
+		}
+		u, err := live.ParseURL(s)
+		if err != nil {
+			return nil, err
+		}
+		if u.Session == "" {
+			return nil, fmt.Errorf("batch: %s names a relay, not a session: list them with `tracetop top %s`", s, s)
+		}
+		return func() (ctf.Source, error) { return live.Open(ctx, s, live.Options{Beginning: true}) }, nil
+	}
+	return func() (ctf.Source, error) { return ctf.Open(sources, ctf.Options{}) }, nil
 }
 
 func needsFirst(s string) bool {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracetop/tracetop/internal/live"
+	"github.com/tracetop/tracetop/internal/relay"
+	"github.com/tracetop/tracetop/internal/relay/send"
+	"github.com/tracetop/tracetop/internal/testenv"
+)
+
+// TestTopRelaySource streams tracevizlab/wget-k to our relay as a live
+// session and opens it as the top does (net://HOST:PORT/host/H/S through
+// topSources): the interval of the whole session shows code (pid 3876)
+// busiest, as on the folder; net://HOST:PORT alone lists the session.
+func TestTopRelaySource(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t, "traces"), "tracevizlab/wget-k/trace")
+	srv, err := relay.New(relay.Config{OutputDir: t.TempDir(), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls [3]net.Listener
+	for i := range ls {
+		if ls[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go srv.Serve(ls[0], ls[1], ls[2])
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := send.Trace(ctx, dir, send.Options{Control: ls[0].Addr().String(), Data: ls[1].Addr().String(),
+			SessionName: "wget", Hostname: "h", LiveTimer: 20 * time.Millisecond, Pace: send.PaceReal})
+		sent <- err
+	}()
+	relayURL := "net://" + ls[2].Addr().String()
+	for {
+		_, l, err := live.List(ctx, relayURL, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l) > 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	// Not a terminal: the listing comes back as the error.
+	_, err = pickSession(ctx, relayURL, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "1) "+relayURL+"/host/h/wget") {
+		t.Errorf("listing: %v", err)
+	}
+	topCtx = ctx
+	o := &topOptions{interval: time.Second}
+	src, err := openTopSource(ctx, relayURL+"/host/h/wget", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := src.WaitDone(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	st := src.Status()
+	if !st.Live || !st.Done {
+		t.Errorf("status %+v, want a live session that ended", st)
+	}
+	first, last, _ := src.Span()
+	f, err := src.Frame(first, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Tasks) == 0 || f.CPUs != 4 {
+		t.Fatalf("%d tasks, %d CPUs", len(f.Tasks), f.CPUs)
+	}
+	busiest := f.Tasks[0]
+	for _, tk := range f.Tasks {
+		if tk.CPU > busiest.CPU {
+			busiest = tk
+		}
+	}
+	if busiest.PID != 3876 || busiest.Name != "code" {
+		t.Errorf("busiest %d %s, want code 3876", busiest.PID, busiest.Name)
+	}
+}
