@@ -99,6 +99,19 @@ func Textdump(w io.Writer, src ctf.Source, opt TextdumpOptions) error {
 		name, exit := syscallOf(ev.Class.Name)
 		if name == "" {
 			m.Apply(&ev)
+			if ev.Class.Name == "sched_process_exit" {
+				// A call that never returns (exit_group, exit): as strace,
+				// "= ?" and the exit.
+				if th := m.Thread(exitTID(&ev)); th != nil && sel.keep(m, th) {
+					if p := pending[th.TID]; p != nil && p.name != "" && p.entry >= opt.Begin {
+						line = appendUnfinished(line[:0], th, p, loc)
+						p.name = ""
+						if _, err := bw.Write(line); err != nil {
+							return err
+						}
+					}
+				}
+			}
 			continue
 		}
 		th := m.OnCPU(state.CPU(ev.Stream.CPU))
@@ -206,6 +219,28 @@ func syscallOf(name string) (sys string, exit bool) {
 		return "?", true
 	}
 	return "", false
+}
+
+// exitTID is the tid of a sched_process_exit event.
+func exitTID(ev *ctf.Event) state.TID {
+	root := ev.Scope(meta.ScopeEventPayload)
+	if root == nil {
+		return -1
+	}
+	for i, f := range root.Class.Fields {
+		if f.Name == "tid" || f.Name == "_tid" {
+			return state.TID(ev.Child(root, i).Int())
+		}
+	}
+	return -1
+}
+
+// appendUnfinished formats a call that never returned and the exit.
+func appendUnfinished(b []byte, th *state.Thread, p *pendingCall, loc *time.Location) []byte {
+	t := time.Unix(0, p.entry).In(loc)
+	b = t.AppendFormat(b, "15:04:05")
+	b = fmt.Appendf(b, ".%09d [%d/%d %s] %s(%s) = ?\n", t.Nanosecond(), pidOf(th), th.TID, th.Comm, p.name, p.args)
+	return fmt.Appendf(b, "+++ %d/%d %s exited +++\n", pidOf(th), th.TID, th.Comm)
 }
 
 // appendCall formats one line.

@@ -41,7 +41,8 @@ type Tail struct {
 	haveOff   bool
 	refreshes int
 	reopens   int
-	mu        sync.Mutex // guards r against Close from another goroutine
+	stop      atomic.Uint64 // StopAt's mark
+	mu        sync.Mutex    // guards r against Close from another goroutine
 	closed    bool
 	// reopenEachPoll opens the folder again at every poll instead of
 	// reading what was appended (benchmarks compare both).
@@ -116,6 +117,13 @@ func (t *Tail) ready() (bool, error) {
 	t.limit = limit
 	if t.haveOff {
 		t.edge.Store(int64(limit) + t.off)
+	}
+	if st := t.stop.Load(); st != 0 && t.seen >= st {
+		// Everything before the stop mark is in the indexed packets.
+		if _, c, ok := t.r.Next(); !ok || c >= st {
+			t.drop()
+			return false, io.EOF
+		}
 	}
 	// Events below a new mark may sit in packets not indexed yet, in any
 	// stream: pick up the appended packets before reading past the mark
@@ -217,6 +225,11 @@ func (t *Tail) Read(ev *ctf.Event) error {
 // (The recorder's clock counts ns, so cycles and ns differ by an offset.)
 // Safe to call from any goroutine.
 func (t *Tail) Edge() int64 { return t.edge.Load() }
+
+// StopAt makes the Tail end (io.EOF) once it has returned every event
+// below the clock value c, when the recorder has completed past c (a
+// traced program exited at c).
+func (t *Tail) StopAt(c uint64) { t.stop.Store(c) }
 
 // Refreshes counts the times the reader looked for appended packets.
 func (t *Tail) Refreshes() int { return t.refreshes }
