@@ -359,3 +359,41 @@ func TestApplyAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run", n)
 	}
 }
+
+// TestUnshareNamespace is the shape `unshare -fp sh -c 'true; true'`
+// leaves in a kernel trace once the fork of the namespace's first process
+// is written as the kernel sees it (child_ns_inum the new namespace, vtids
+// [tid, 1]; the unshare process itself stays in the host's): sh is vpid 1
+// of a container whose parent is the host's namespace, its children vpid
+// 2 and 3 with vppid 1, and the unshare process keeps its host ids.
+func TestUnshareNamespace(t *testing.T) {
+	g := newGen(t)
+	g.bare = true
+	m := state.New()
+	const host, ns = uint64(4026531836), uint64(4026532500)
+	g.apply(m, 0, "lttng_statedump_process_state", f{"tid", 300}, f{"vtid", 300}, f{"pid", 300}, f{"vpid", 300},
+		f{"ppid", 1}, f{"vppid", 1}, f{"name", "unshare"}, f{"type", 0}, f{"mode", 0}, f{"submode", 0}, f{"status", 2},
+		f{"ns_level", 0}, f{"ns_inum", host}, f{"cpu", 0})
+	g.apply(m, 0, "sched_switch", sw(0, 300, 0)...)
+	fork := func(parent, child int, pns, cns uint64, vtids []int) {
+		g.apply(m, 0, "sched_process_fork", f{"parent_comm", "x"}, f{"parent_tid", parent}, f{"parent_pid", parent},
+			f{"parent_ns_inum", pns}, f{"child_comm", "sh"}, f{"child_tid", child}, f{"vtids", vtids},
+			f{"child_pid", child}, f{"child_ns_inum", cns})
+	}
+	fork(300, 301, host, ns, []int{301, 1})
+	fork(301, 302, ns, ns, []int{302, 2})
+	fork(301, 303, ns, ns, []int{303, 3})
+	for _, c := range []struct {
+		pid         state.PID
+		vpid, vppid state.PID
+		cont        uint64
+	}{{300, 300, 1, 0}, {301, 1, 0, ns}, {302, 2, 1, ns}, {303, 3, 1, ns}} {
+		p := m.Process(c.pid)
+		if p == nil || p.VPID != c.vpid || p.VPPID != c.vppid || m.Container(c.pid) != c.cont {
+			t.Errorf("process %d: %+v container %d, want vpid %d vppid %d container %d", c.pid, p, m.Container(c.pid), c.vpid, c.vppid, c.cont)
+		}
+	}
+	if n := m.Namespace(ns); n == nil || n.Parent != host || n.Level != 1 || n.Init != 301 {
+		t.Errorf("namespace %+v", n)
+	}
+}
