@@ -20,6 +20,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/internal/analysis"
@@ -293,10 +294,16 @@ func runLocalSession(program []string, o *topOptions) error {
 		return err
 	}
 	defer rec.Stop()
-	// Every stream is complete up to the oldest of their marks.
+	// Every stream is complete up to the oldest of their marks, once every
+	// stream has given one (before, a stream not heard of may still hold
+	// older events).
+	nstreams := len(rec.Stats())
 	limit := func() uint64 {
 		mu.Lock()
 		defer mu.Unlock()
+		if len(complete) < nstreams {
+			return 0
+		}
 		var m uint64
 		for _, c := range complete {
 			if m == 0 || uint64(c) < m {
@@ -308,6 +315,9 @@ func runLocalSession(program []string, o *topOptions) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tail := tui.NewTail(ctx, filepath.Join(dir, "kernel"), limit)
+	if o.textdump {
+		return liveTextdump(ctx, tail, program, o)
+	}
 	src, err := tui.NewAnalysisSource(func() (ctf.Source, error) { return tail, nil },
 		tui.AnalysisOptions{Live: true, Interval: o.interval})
 	if err != nil {
@@ -327,6 +337,57 @@ func runLocalSession(program []string, o *topOptions) error {
 	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
 	return tui.Run(sctx, src, opt)
+}
+
+// liveTextdump prints the system calls of a program started under
+// tracing, and of its children, from its first instruction (the child's
+// side of the fork, the exec) to its exit; without a program, those of
+// the selection until Ctrl-C.
+func liveTextdump(ctx context.Context, tail *tui.Tail, program []string, o *topOptions) error {
+	out, closeOut, err := outputFile(o.output)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	sel := batch.TextdumpOptions{PIDs: o.pids, Names: o.names, Children: o.children, Location: time.Local}
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-sctx.Done()
+		tail.StopAt(monotonicNow()) // drain what was recorded, then end
+	}()
+	var exitErr error
+	if len(program) > 0 {
+		cmd := exec.Command(program[0], program[1:]...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", program[0], err)
+		}
+		sel.PIDs, sel.Children = []int{cmd.Process.Pid}, true
+		done := make(chan struct{})
+		go func() {
+			exitErr = cmd.Wait()
+			tail.StopAt(monotonicNow())
+			close(done)
+		}()
+		defer func() { cmd.Process.Kill(); <-done }()
+	}
+	if err := batch.Textdump(w, tail, sel); err != nil {
+		return err
+	}
+	if ee, ok := exitErr.(*exec.ExitError); ok {
+		return &exitError{ee.ExitCode()}
+	}
+	return nil
+}
+
+// monotonicNow is CLOCK_MONOTONIC in ns, the recorder's clock.
+func monotonicNow() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint64(ts.Nano())
 }
 
 // readDefaults fills what the flags leave unset.

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
+
+	"github.com/tracetop/tracetop/internal/testenv"
 )
 
 // TestTopFlags parses the LTTngTop flags of `tracetop top` and of the bare
@@ -70,6 +75,42 @@ func TestTopManual(t *testing.T) {
 		"-p, --pid", "-f, --child", "-- PROGRAM"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("tracetop help top lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestTopTextdumpProgram runs `tracetop top -t -- /bin/echo hello` as
+// root: the text dump follows echo from its first instruction (the
+// child's side of the fork, before the exec) to its exit_group, with the
+// write of "hello\n" to fd 1 returning 6.
+func TestTopTextdumpProgram(t *testing.T) {
+	testenv.Root(t)
+	bin := buildTracetop(t)
+	out := filepath.Join(t.TempDir(), "dump.txt")
+	cmd := exec.Command(bin, "top", "-t", "-o", out, "--", "/bin/echo", "hello")
+	cmd.Env = testenv.Env()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	execAt := -1
+	for i, l := range lines {
+		if strings.Contains(l, " echo] execve(") {
+			execAt = i
+			break
+		}
+	}
+	if execAt < 1 {
+		t.Fatalf("no execve of echo after the child's first calls:\n%s", s)
+	}
+	for _, want := range []string{"echo] write(fd: 1, ", ") = 6 <", "echo] exit_group("} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q in:\n%s", want, s)
 		}
 	}
 }
