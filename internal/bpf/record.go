@@ -12,6 +12,7 @@ const (
 	KindSysEntry Kind = 1 // a system call starts: its number, arguments and strings
 	KindSysExit  Kind = 2 // a system call returns: its number, return value and argument registers
 	KindFork     Kind = 3 // a task was created: its ids in every pid namespace
+	KindSwitch   Kind = 4 // a context switch, with both tasks' perf counter values
 )
 
 func (k Kind) String() string {
@@ -22,6 +23,8 @@ func (k Kind) String() string {
 		return "sys_exit"
 	case KindFork:
 		return "fork"
+	case KindSwitch:
+		return "switch"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -46,11 +49,15 @@ const MaxLevels = 32
 // StrMax is the longest user string recorded, with its NUL (PATH_MAX).
 const StrMax = 4096
 
+// MaxPerf is the number of perf counter contexts a Tracer reads.
+const MaxPerf = 4
+
 // Record sizes, in bytes (see docs/format/bpf-records.md).
 const (
-	hdrSize  = 24
-	sysSize  = hdrSize + 8 + 8 + 6*8 + 2*MaxStrings + 2 // 96
-	forkSize = hdrSize + 8*4 + 16 + 16 + 4*MaxLevels    // 216
+	hdrSize    = 24
+	sysSize    = hdrSize + 8 + 8 + 6*8 + 2*MaxStrings + 2 + 8*MaxPerf // 128
+	forkSize   = hdrSize + 8*4 + 16 + 16 + 4*MaxLevels               // 216
+	switchSize = hdrSize + 4*2 + 8 + 4*2 + 16 + 16 + 2*8*MaxPerf     // 144
 )
 
 // Record is one decoded BPF record. Decode fills it in place; the Str views
@@ -70,7 +77,23 @@ type Record struct {
 	Str     [MaxStrings][]byte // without the NUL
 	Fault   [MaxStrings]bool   // the string could not be read (page not present)
 
-	Fork Fork
+	// Perf holds the perf counter contexts (Tracer.SetPerf) at the event:
+	// for a switch, those of the previous task at switch-out.
+	Perf [MaxPerf]uint64
+
+	Fork   Fork
+	Switch Switch
+}
+
+// Switch is a context switch as tracefs' sched_switch gives it; the
+// Record's TID and PID are the previous task's.
+type Switch struct {
+	PrevTID, NextTID   TID
+	PrevPrio, NextPrio int32 // task_struct.prio, as tracefs prints it
+	PrevState          int64
+	PrevComm, NextComm [16]byte
+	// NextPerf holds the next task's perf counter contexts at switch-in.
+	NextPerf [MaxPerf]uint64
 }
 
 // Fork describes a new task; the Record's TID and PID are its parent's.
@@ -117,6 +140,8 @@ func (r *Record) Decode(b []byte) error {
 		return r.decodeSys(b[:size])
 	case KindFork:
 		return r.decodeFork(b[:size])
+	case KindSwitch:
+		return r.decodeSwitch(b[:size])
 	}
 	return &FormatError{Off: 8, Msg: "unknown record kind " + strconv.Itoa(int(r.Kind))}
 }
@@ -129,6 +154,9 @@ func (r *Record) decodeSys(b []byte) error {
 	r.Ret = int64(le.Uint64(b[32:]))
 	for i := range r.Args {
 		r.Args[i] = le.Uint64(b[40+8*i:])
+	}
+	for i := range r.Perf {
+		r.Perf[i] = le.Uint64(b[96+8*i:])
 	}
 	r.NStr = 0
 	off := sysSize
@@ -175,6 +203,25 @@ func (r *Record) decodeFork(b []byte) error {
 	copy(f.ChildComm[:], b[72:88])
 	for i := range f.VTIDs {
 		f.VTIDs[i] = TID(le.Uint32(b[88+4*i:]))
+	}
+	return nil
+}
+
+func (r *Record) decodeSwitch(b []byte) error {
+	if len(b) < switchSize {
+		return &FormatError{Off: int64(len(b)), Msg: "short switch record"}
+	}
+	w := &r.Switch
+	w.PrevTID = TID(le.Uint32(b[24:]))
+	w.PrevPrio = int32(le.Uint32(b[28:]))
+	w.PrevState = int64(le.Uint64(b[32:]))
+	w.NextTID = TID(le.Uint32(b[40:]))
+	w.NextPrio = int32(le.Uint32(b[44:]))
+	copy(w.PrevComm[:], b[48:64])
+	copy(w.NextComm[:], b[64:80])
+	for i := range r.Perf {
+		r.Perf[i] = le.Uint64(b[80+8*i:])
+		w.NextPerf[i] = le.Uint64(b[80+8*MaxPerf+8*i:])
 	}
 	return nil
 }

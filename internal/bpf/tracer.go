@@ -44,6 +44,48 @@ type Tracer struct {
 	links  []link.Link
 	raw    ringbuf.Record
 	nslots int
+	perf   bool // sched_switch attached for the perf contexts
+}
+
+// PerfSlot is one perf counter context: the counter's file descriptor on
+// each CPU (perf_event_open with pid -1), and whether the value is the
+// current thread's (accumulated between context switches) or the CPU's.
+type PerfSlot struct {
+	PerThread bool
+	FDs       map[int]int // cpu -> perf event fd
+}
+
+// SetPerf configures up to MaxPerf perf counter contexts, read at each
+// record into Record.Perf; with switches, every context switch is recorded
+// (KindSwitch) with both tasks' values. Call it before Start; the Tracer
+// keeps no reference to the fds, which the caller keeps open until Close.
+func (t *Tracer) SetPerf(slots []PerfSlot, switches bool) error {
+	if len(slots) > MaxPerf {
+		return fmt.Errorf("bpf: %d perf counter contexts, at most %d", len(slots), MaxPerf)
+	}
+	var conf tracetopPerfConf
+	arrays := []*ebpf.Map{t.objs.PerfCounters0, t.objs.PerfCounters1, t.objs.PerfCounters2, t.objs.PerfCounters3}
+	for i, sl := range slots {
+		for cpu, fd := range sl.FDs {
+			if err := arrays[i].Put(uint32(cpu), uint32(fd)); err != nil {
+				return fmt.Errorf("bpf: perf counter %d on cpu %d: %w", i, cpu, err)
+			}
+		}
+		if sl.PerThread {
+			conf.ThreadMask |= 1 << i
+		}
+	}
+	conf.Nperf = uint32(len(slots))
+	if switches {
+		conf.EmitSwitch = 1
+	}
+	if err := t.objs.Perfconf.Put(uint32(0), conf); err != nil {
+		return fmt.Errorf("bpf: perf configuration: %w", err)
+	}
+	t.mu.Lock()
+	t.perf = len(slots) > 0
+	t.mu.Unlock()
+	return nil
 }
 
 // nrSlots mirrors NR_SLOTS of the C program; the last slot stands for
@@ -171,10 +213,14 @@ func (t *Tracer) Start() error {
 	}
 	rawTracepoints := map[*ebpf.Program]string{
 		t.objs.SysEnter: "sys_enter", t.objs.SysExit: "sys_exit", t.objs.SchedProcessFork: "sched_process_fork",
+		t.objs.SchedSwitch: "sched_switch",
 	}
 	progs := []*ebpf.Program{t.objs.SysEnter, t.objs.SysExit}
 	if t.fork {
 		progs = append(progs, t.objs.SchedProcessFork)
+	}
+	if t.perf {
+		progs = append(progs, t.objs.SchedSwitch)
 	}
 	for _, p := range progs {
 		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: rawTracepoints[p], Program: p})

@@ -13,10 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type tracetopPerfConf struct {
+	_          structs.HostLayout
+	Nperf      uint32
+	ThreadMask uint32
+	EmitSwitch uint32
+	Pad        uint32
+}
+
 type tracetopScratch struct {
 	_   structs.HostLayout
 	Sys tracetopTtSys
 	Str [12288]int8
+}
+
+type tracetopThreadPerf struct {
+	_     structs.HostLayout
+	Acc   [4]uint64
+	Start [4]uint64
+	On    uint32
+	Pad   uint32
 }
 
 type tracetopTtSys struct {
@@ -35,6 +51,7 @@ type tracetopTtSys struct {
 	Args [6]uint64
 	Slen [3]uint16
 	Pad  uint16
+	Perf [4]uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -44,9 +61,16 @@ const (
 	tracetopMapEvents            = "events"
 	tracetopMapLost              = "lost"
 	tracetopMapPending           = "pending"
+	tracetopMapPerfCounters0     = "perf_counters0"
+	tracetopMapPerfCounters1     = "perf_counters1"
+	tracetopMapPerfCounters2     = "perf_counters2"
+	tracetopMapPerfCounters3     = "perf_counters3"
+	tracetopMapPerfconf          = "perfconf"
 	tracetopMapScratch           = "scratch"
 	tracetopMapSysconf           = "sysconf"
+	tracetopMapThreadPerf        = "thread_perf"
 	tracetopProgSchedProcessFork = "sched_process_fork"
+	tracetopProgSchedSwitch      = "sched_switch"
 	tracetopProgSysEnter         = "sys_enter"
 	tracetopProgSysExit          = "sys_exit"
 	tracetopVarIgnoreTgid        = "ignore_tgid"
@@ -96,6 +120,7 @@ type tracetopSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracetopProgramSpecs struct {
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
+	SchedSwitch      *ebpf.ProgramSpec `ebpf:"sched_switch"`
 	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
@@ -104,11 +129,17 @@ type tracetopProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracetopMapSpecs struct {
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Lost    *ebpf.MapSpec `ebpf:"lost"`
-	Pending *ebpf.MapSpec `ebpf:"pending"`
-	Scratch *ebpf.MapSpec `ebpf:"scratch"`
-	Sysconf *ebpf.MapSpec `ebpf:"sysconf"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	Lost          *ebpf.MapSpec `ebpf:"lost"`
+	Pending       *ebpf.MapSpec `ebpf:"pending"`
+	PerfCounters0 *ebpf.MapSpec `ebpf:"perf_counters0"`
+	PerfCounters1 *ebpf.MapSpec `ebpf:"perf_counters1"`
+	PerfCounters2 *ebpf.MapSpec `ebpf:"perf_counters2"`
+	PerfCounters3 *ebpf.MapSpec `ebpf:"perf_counters3"`
+	Perfconf      *ebpf.MapSpec `ebpf:"perfconf"`
+	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
+	Sysconf       *ebpf.MapSpec `ebpf:"sysconf"`
+	ThreadPerf    *ebpf.MapSpec `ebpf:"thread_perf"`
 }
 
 // tracetopVariableSpecs contains global variables before they are loaded into the kernel.
@@ -139,11 +170,17 @@ func (o *tracetopObjects) Close() error {
 //
 // It can be passed to loadTracetopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracetopMaps struct {
-	Events  *ebpf.Map `ebpf:"events"`
-	Lost    *ebpf.Map `ebpf:"lost"`
-	Pending *ebpf.Map `ebpf:"pending"`
-	Scratch *ebpf.Map `ebpf:"scratch"`
-	Sysconf *ebpf.Map `ebpf:"sysconf"`
+	Events        *ebpf.Map `ebpf:"events"`
+	Lost          *ebpf.Map `ebpf:"lost"`
+	Pending       *ebpf.Map `ebpf:"pending"`
+	PerfCounters0 *ebpf.Map `ebpf:"perf_counters0"`
+	PerfCounters1 *ebpf.Map `ebpf:"perf_counters1"`
+	PerfCounters2 *ebpf.Map `ebpf:"perf_counters2"`
+	PerfCounters3 *ebpf.Map `ebpf:"perf_counters3"`
+	Perfconf      *ebpf.Map `ebpf:"perfconf"`
+	Scratch       *ebpf.Map `ebpf:"scratch"`
+	Sysconf       *ebpf.Map `ebpf:"sysconf"`
+	ThreadPerf    *ebpf.Map `ebpf:"thread_perf"`
 }
 
 func (m *tracetopMaps) Close() error {
@@ -151,8 +188,14 @@ func (m *tracetopMaps) Close() error {
 		m.Events,
 		m.Lost,
 		m.Pending,
+		m.PerfCounters0,
+		m.PerfCounters1,
+		m.PerfCounters2,
+		m.PerfCounters3,
+		m.Perfconf,
 		m.Scratch,
 		m.Sysconf,
+		m.ThreadPerf,
 	)
 }
 
@@ -169,6 +212,7 @@ type tracetopVariables struct {
 // It can be passed to loadTracetopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracetopPrograms struct {
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
+	SchedSwitch      *ebpf.Program `ebpf:"sched_switch"`
 	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
 	SysExit          *ebpf.Program `ebpf:"sys_exit"`
 }
@@ -176,6 +220,7 @@ type tracetopPrograms struct {
 func (p *tracetopPrograms) Close() error {
 	return _TracetopClose(
 		p.SchedProcessFork,
+		p.SchedSwitch,
 		p.SysEnter,
 		p.SysExit,
 	)

@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -36,6 +37,7 @@ const (
 	ctxPrio
 	ctxNice
 	ctxCPU
+	ctxPerf // a perf counter: 8 bytes, filled from BPF values (see perf.go)
 )
 
 var contextFields = map[string]struct {
@@ -62,6 +64,7 @@ type channel struct {
 	page  ftrace.PageLayout
 	convs []*conv // by tracefs event id
 	ctxs  []ctxKind
+	perf  perfContexts
 	srcs  []EventSource
 	dump  *statedumpSource
 	marks []atomic.Uint64 // per source watermark
@@ -74,13 +77,31 @@ type channel struct {
 func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, withDump bool) (_ *channel, retErr error) {
 	ch := &channel{rec: r, cfg: cfg, id: id, page: r.fs.PageLayout(), streams: map[CPU]*cpuStream{}}
 	sc := writer.StreamClass{ID: id}
+	ctxSize := 0
 	for _, name := range cfg.Contexts {
-		c, ok := contextFields[strings.TrimSpace(name)]
+		name = strings.TrimSpace(name)
+		if sp, isPerf, err := CheckContext(name); isPerf {
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", cfg.Name, err)
+			}
+			ch.ctxs = append(ch.ctxs, ctxPerf)
+			ch.perf.add(sp, ctxSize)
+			sc.Context = append(sc.Context, writer.U64(sp.Field()))
+			ctxSize += 8
+			continue
+		}
+		c, ok := contextFields[name]
 		if !ok {
-			return nil, fmt.Errorf("channel %q: context %q not supported (have pid, tid, vpid, vtid, ppid, vppid, procname, prio, nice, cpu_id)", cfg.Name, name)
+			return nil, fmt.Errorf("channel %q: context %q not supported (have pid, tid, vpid, vtid, ppid, vppid, procname, prio, nice, cpu_id, perf:cpu:NAME, perf:thread:NAME)", cfg.Name, name)
 		}
 		ch.ctxs = append(ch.ctxs, c.k)
 		sc.Context = append(sc.Context, c.f)
+		ctxSize += fieldSize(c.f)
+	}
+	if len(ch.perf.specs) > 0 {
+		if err := ch.perf.provide(cfg); err != nil {
+			return nil, fmt.Errorf("channel %q: %w", cfg.Name, err)
+		}
 	}
 	if err := r.md.AddStream(sc); err != nil {
 		return nil, err
@@ -273,6 +294,13 @@ func (ch *channel) err() error {
 }
 
 func (ch *channel) emit(cpu CPU, ts Timestamp, tid int32, class *writer.EventClass, payload []byte) {
+	ch.emitPerf(cpu, ts, tid, class, payload, nil, nil)
+}
+
+// emitPerf queues an event whose perf contexts are at (the values at the
+// event) and after (the values of the CPU's current thread after it: the
+// next task's for a context switch); both nil when the source has none.
+func (ch *channel) emitPerf(cpu CPU, ts Timestamp, tid int32, class *writer.EventClass, payload []byte, at, after []uint64) {
 	s := ch.stream(cpu)
 	if s == nil {
 		return
@@ -286,8 +314,21 @@ func (ch *channel) emit(cpu CPU, ts Timestamp, tid int32, class *writer.EventCla
 	off := len(s.xarena)
 	s.xarena = s.encodeCtx(s.xarena, tid)
 	n := len(s.xarena) - off
+	if at != nil {
+		ch.perf.set(s.xarena[off:off+n], at)
+	}
 	s.xarena = append(s.xarena, payload...)
-	s.xq = append(s.xq, pevent{ts: ts, id: class.ID, off: int32(off), ctx: int32(n), n: int32(len(s.xarena) - off)})
+	end := len(s.xarena)
+	if after != nil && len(ch.perf.specs) > 0 {
+		for i := range ch.perf.specs {
+			s.xarena = binary.LittleEndian.AppendUint64(s.xarena, after[i])
+		}
+	}
+	id := uint32(noEvent)
+	if class != nil {
+		id = class.ID
+	}
+	s.xq = append(s.xq, pevent{ts: ts, id: id, off: int32(off), ctx: int32(n), n: int32(end - off), x: int32(len(s.xarena) - end)})
 	s.xmu.Unlock()
 }
 
@@ -309,12 +350,20 @@ func (ch *channel) stopOffline(online map[CPU]bool) {
 	}
 }
 
+// noEvent is the id of a queued entry that is not written, only read for
+// the perf values it brings (a context switch the channel does not record).
+const noEvent = 1<<32 - 1
+
 // pevent is one converted event waiting to be written: its bytes (context
 // then payload) are arena[off:off+n].
 type pevent struct {
 	ts          Timestamp
 	id          uint32
 	off, ctx, n int32
+	// x is the length of the perf values after the event's bytes (the
+	// values the CPU's current thread has after it, 0 when the event
+	// brings none): arena[off+n:off+n+x].
+	x int32
 }
 
 // cpuStream is the reader of one CPU of one channel and its CTF stream.
@@ -346,6 +395,7 @@ type cpuStream struct {
 	mark      Timestamp
 	lastFlush time.Time
 	lastLive  time.Time
+	lastPerf  [maxPerf]uint64 // perf contexts of the CPU's current thread, as of the last event that had them
 	newtask   struct {
 		pid   int32
 		flags uint64
@@ -701,7 +751,7 @@ func (s *cpuStream) encodeCtx(b []byte, tid int32) []byte {
 	var pi procInfo
 	need := false
 	for _, k := range s.ch.ctxs {
-		need = need || k != ctxTid && k != ctxCPU
+		need = need || k != ctxTid && k != ctxCPU && k != ctxPerf
 	}
 	if need && tid > 0 {
 		pi = s.ch.rec.procs.get(tid)
@@ -735,6 +785,8 @@ func (s *cpuStream) encodeCtx(b []byte, tid int32) []byte {
 			p.I32(pi.prio - 120)
 		case ctxCPU:
 			p.I32(int32(s.cpu))
+		case ctxPerf:
+			p.U64(0) // set at write time (patchPerf)
 		}
 	}
 	return p.B
@@ -787,6 +839,12 @@ func (s *cpuStream) write(limit Timestamp) error {
 			goto done
 		}
 		b := ar[e.off : e.off+e.n]
+		if len(s.ch.perf.specs) > 0 {
+			s.patchPerf(b[:e.ctx], ar[e.off+e.n:e.off+e.n+e.x])
+		}
+		if e.id == noEvent {
+			continue // it only brought perf values
+		}
 		werr = s.st.Append(uint64(e.ts), e.id, b[:e.ctx], b[e.ctx:])
 		s.nEvents.Add(1)
 	}
@@ -836,7 +894,7 @@ func compactCopy(evs []pevent, ar, scratch []byte, n int) ([]pevent, []byte, []b
 	for i := range evs {
 		e := &evs[i]
 		off := int32(len(scratch))
-		scratch = append(scratch, ar[e.off:e.off+e.n]...)
+		scratch = append(scratch, ar[e.off:e.off+e.n+e.x]...)
 		e.off = off
 	}
 	return evs, scratch, ar[:0]

@@ -17,6 +17,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define KIND_SYS_ENTRY 1
 #define KIND_SYS_EXIT 2
 #define KIND_FORK 3
+#define KIND_SWITCH 4
 
 #define NR_SLOTS 1024        /* syscall numbers 0..1022; 1023 = unknown */
 #define SLOT_UNKNOWN (NR_SLOTS - 1)
@@ -26,6 +27,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define STR_MAX 4096         /* PATH_MAX, as lttng records whole paths */
 #define MAX_STRS 3
 #define MAX_LEVELS 32        /* LTTNG_MAX_PID_NS_LEVEL */
+#define MAX_PERF 4           /* perf counter contexts per session */
+#define BPF_F_CURRENT_CPU 0xffffffffULL
 
 struct tt_hdr {
 	__u64 ts;
@@ -43,6 +46,30 @@ struct tt_sys {
 	__u64 args[6];
 	__u16 slen[MAX_STRS]; /* bytes with the NUL; 0: absent; 0xffff: fault */
 	__u16 pad;
+	__u64 perf[MAX_PERF]; /* perf counter contexts at the event (perfconf) */
+};
+
+struct tt_switch {
+	struct tt_hdr h;      /* tid/pid: the previous task */
+	__s32 prev_tid;
+	__s32 prev_prio;
+	__s64 prev_state;
+	__s32 next_tid;
+	__s32 next_prio;
+	char prev_comm[16];
+	char next_comm[16];
+	__u64 perf[MAX_PERF];      /* the previous task's values at switch-out */
+	__u64 next_perf[MAX_PERF]; /* the next task's values at switch-in */
+};
+
+/* Perf counter contexts: slot i of nperf reads perf_counters<i> at the
+ * current CPU; bit i of thread_mask makes it a per-thread value
+ * (accumulated over the thread's time on CPUs between switches). */
+struct perf_conf {
+	__u32 nperf;
+	__u32 thread_mask;
+	__u32 emit_switch; /* write a KIND_SWITCH record per context switch */
+	__u32 pad;
 };
 
 struct tt_fork {
@@ -103,6 +130,42 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tt_sys);
 } pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct perf_conf);
+} perfconf SEC(".maps");
+
+/* One perf event array per counter slot, indexed by CPU (the kernel
+ * sizes them to the possible CPUs). */
+#define PERF_ARRAY(n) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); \
+		__type(key, __u32); \
+		__type(value, __u32); \
+	} perf_counters##n SEC(".maps")
+PERF_ARRAY(0);
+PERF_ARRAY(1);
+PERF_ARRAY(2);
+PERF_ARRAY(3);
+
+/* Per thread: counter totals while on a CPU, and each counter's value at
+ * the thread's last switch-in. */
+struct thread_perf {
+	__u64 acc[MAX_PERF];
+	__u64 start[MAX_PERF];
+	__u32 on; /* start is valid: the thread is on a CPU since a switch we saw */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct thread_perf);
+} thread_perf SEC(".maps");
 
 /* Records the ring buffer had no room for, per CPU. */
 struct {
@@ -188,6 +251,64 @@ static __always_inline void output_scratch(struct scratch *s)
 		count_lost();
 }
 
+static __always_inline struct perf_conf *perf_conf(void)
+{
+	__u32 zero = 0;
+	struct perf_conf *c = bpf_map_lookup_elem(&perfconf, &zero);
+	return (c && c->nperf) ? c : 0;
+}
+
+/* read_cpu_counters reads the current CPU's counters into v. */
+static __always_inline void read_cpu_counters(struct perf_conf *c, __u64 *v)
+{
+	struct bpf_perf_event_value pv;
+	for (int i = 0; i < MAX_PERF; i++)
+		v[i] = 0;
+#define READ_SLOT(n) \
+	if (c->nperf > n) { \
+		__builtin_memset(&pv, 0, sizeof(pv)); \
+		if (!bpf_perf_event_read_value(&perf_counters##n, BPF_F_CURRENT_CPU, &pv, sizeof(pv))) \
+			v[n] = pv.counter; \
+	}
+	READ_SLOT(0)
+	READ_SLOT(1)
+	READ_SLOT(2)
+	READ_SLOT(3)
+#undef READ_SLOT
+}
+
+/* context_values turns the CPU counters v into the context values of
+ * thread tid: per-thread slots add what the thread counted since its
+ * switch-in to its totals. */
+static __always_inline void context_values(struct perf_conf *c, __u32 tid, const __u64 *v, __u64 *out)
+{
+	struct thread_perf *tp = c->thread_mask ? bpf_map_lookup_elem(&thread_perf, &tid) : 0;
+	for (int i = 0; i < MAX_PERF; i++) {
+		out[i] = v[i];
+		if (!(c->thread_mask & (1u << i)))
+			continue;
+		out[i] = 0;
+		if (tp) {
+			out[i] = tp->acc[i];
+			if (tp->on && v[i] >= tp->start[i])
+				out[i] += v[i] - tp->start[i];
+		}
+	}
+}
+
+static __always_inline void fill_perf(__u64 *perf, __u64 pid_tgid)
+{
+	struct perf_conf *c = perf_conf();
+	if (!c) {
+		for (int i = 0; i < MAX_PERF; i++)
+			perf[i] = 0;
+		return;
+	}
+	__u64 v[MAX_PERF];
+	read_cpu_counters(c, v);
+	context_values(c, (__u32)pid_tgid, v, perf);
+}
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
@@ -211,6 +332,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		fill_args(r->args, regs);
 		r->slen[0] = r->slen[1] = r->slen[2] = 0;
 		r->pad = 0;
+		fill_perf(r->perf, pid_tgid);
 		bpf_ringbuf_submit(r, wakeup_flag());
 		return 0;
 	}
@@ -226,6 +348,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	fill_args(r->args, regs);
 	r->slen[0] = r->slen[1] = r->slen[2] = 0;
 	r->pad = 0;
+	fill_perf(r->perf, pid_tgid);
 	if (read_strings(s, strs) && (conf & SYS_EXIT)) {
 		/* A string's page was not resident (a binary's .rodata right
 		 * after exec): keep the entry until the exit, when the kernel
@@ -275,6 +398,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	fill_args(r->args, regs);
 	r->slen[0] = r->slen[1] = r->slen[2] = 0;
 	r->pad = 0;
+	fill_perf(r->perf, pid_tgid);
 	bpf_ringbuf_submit(r, wakeup_flag());
 	return 0;
 }
@@ -342,6 +466,65 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		r->vpid = tgid_at(child, level);
 		r->vppid = tgid_at(parent, level);
 	}
+	bpf_ringbuf_submit(r, wakeup_flag());
+	return 0;
+}
+
+/* Context switches: per-thread counter totals, and the switch itself with
+ * both tasks' counter values when the session records sched_switch here. */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	struct perf_conf *c = perf_conf();
+	if (!c)
+		return 0;
+	__u64 v[MAX_PERF];
+	read_cpu_counters(c, v);
+	__u32 ptid = BPF_CORE_READ(prev, pid), ntid = BPF_CORE_READ(next, pid);
+	if (c->thread_mask) {
+		struct thread_perf *tp = bpf_map_lookup_elem(&thread_perf, &ptid);
+		if (tp) {
+			for (int i = 0; i < MAX_PERF; i++)
+				if (tp->on && v[i] >= tp->start[i])
+					tp->acc[i] += v[i] - tp->start[i];
+			tp->on = 0;
+		}
+	}
+	__u64 pv[MAX_PERF];
+	context_values(c, ptid, v, pv);
+	if (c->thread_mask) {
+		struct thread_perf *tn = bpf_map_lookup_elem(&thread_perf, &ntid);
+		if (!tn) {
+			struct thread_perf z = {};
+			bpf_map_update_elem(&thread_perf, &ntid, &z, BPF_NOEXIST);
+			tn = bpf_map_lookup_elem(&thread_perf, &ntid);
+		}
+		if (tn) {
+			for (int i = 0; i < MAX_PERF; i++)
+				tn->start[i] = v[i];
+			tn->on = 1;
+		}
+	}
+	if (!c->emit_switch)
+		return 0;
+	struct tt_switch *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_lost();
+		return 0;
+	}
+	__u64 pid_tgid = ((__u64)BPF_CORE_READ(prev, tgid) << 32) | ptid;
+	fill_hdr(&r->h, KIND_SWITCH, sizeof(*r), pid_tgid);
+	r->prev_tid = ptid;
+	r->next_tid = ntid;
+	r->prev_prio = BPF_CORE_READ(prev, prio);
+	r->next_prio = BPF_CORE_READ(next, prio);
+	/* tracefs's prev_state: a preempted task is runnable (TASK_REPORT_MAX) */
+	r->prev_state = preempt ? 0x100 : (BPF_CORE_READ(prev, __state) & 0xff);
+	BPF_CORE_READ_STR_INTO(&r->prev_comm, prev, comm);
+	BPF_CORE_READ_STR_INTO(&r->next_comm, next, comm);
+	for (int i = 0; i < MAX_PERF; i++)
+		r->perf[i] = pv[i];
+	context_values(c, ntid, v, r->next_perf);
 	bpf_ringbuf_submit(r, wakeup_flag());
 	return 0;
 }

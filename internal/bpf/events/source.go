@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/tracetop/tracetop/ctf/writer"
+	"github.com/tracetop/tracetop/ftrace"
 	"github.com/tracetop/tracetop/internal/bpf"
+	"github.com/tracetop/tracetop/internal/perf"
 	"github.com/tracetop/tracetop/internal/record"
 )
 
@@ -38,6 +40,12 @@ type Source struct {
 	unkEn   *writer.EventClass
 	unkEx   *writer.EventClass
 	fork    *writer.EventClass
+	sw      *writer.EventClass // sched_switch, when the source records it
+
+	perf      []bpf.PerfSlot
+	perfFDs   []*perf.FD
+	nperf     int
+	perfSched bool // sched_switch attached for the perf contexts
 
 	mu     sync.Mutex
 	closed bool
@@ -48,6 +56,7 @@ var (
 	_ record.SyscallProvider = (*Source)(nil)
 
 	_ record.TracepointProvider = (*Source)(nil)
+	_ record.PerfProvider       = (*Source)(nil)
 )
 
 // Match returns the system calls whose lttng name matches one of the
@@ -124,18 +133,71 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 // namespace inode, read at fork time, where tracefs has only the
 // thread ids (a child that already exited when the recorder reads its
 // record cannot be looked up in /proc any more).
+//
+// With perf counter contexts it also records sched_switch, whose context
+// then holds the previous task's exact values at switch-out.
 func (s *Source) ProvideTracepoints(names []string) []string {
+	var out []string
 	for _, n := range names {
-		if n == "sched_process_fork" {
+		switch {
+		case n == "sched_process_fork":
 			if s.fork == nil {
 				s.fork = &writer.EventClass{Name: Fork.Name, Fields: Fork.Fields}
 				s.classes = append(s.classes, s.fork)
 				s.tr.SetFork(true)
 			}
-			return []string{n}
+			out = append(out, n)
+		case n == "sched_switch" && s.nperf > 0:
+			if s.sw == nil {
+				s.sw = &writer.EventClass{Name: SchedSwitch.Name, Fields: SchedSwitch.Fields}
+				s.classes = append(s.classes, s.sw)
+			}
+			out = append(out, n)
 		}
 	}
+	return out
+}
+
+// SchedSwitch is sched_switch as the recorder writes it from tracefs
+// (lttng-modules' fields; prev_prio and next_prio as tracefs gives them).
+var SchedSwitch = Class{Name: "sched_switch", Fields: []writer.Field{
+	writer.Comm("prev_comm"), writer.I32("prev_tid"), writer.I32("prev_prio"), writer.I64("prev_state"),
+	writer.Comm("next_comm"), writer.I32("next_tid"), writer.I32("next_prio")}}
+
+// ProvidePerf implements record.PerfProvider: it opens each counter on
+// every online CPU for the programs to read at each record and context
+// switch.
+func (s *Source) ProvidePerf(specs []perf.Spec) error {
+	if len(specs) > bpf.MaxPerf {
+		return fmt.Errorf("%d perf counter contexts, at most %d", len(specs), bpf.MaxPerf)
+	}
+	cpus, err := ftrace.OnlineCPUs()
+	if err != nil {
+		return err
+	}
+	s.closePerf()
+	for _, sp := range specs {
+		slot := bpf.PerfSlot{PerThread: sp.PerThread, FDs: map[int]int{}}
+		for _, c := range cpus {
+			fd, err := perf.OpenCPU(sp.Counter, c)
+			if err != nil {
+				s.closePerf()
+				return fmt.Errorf("context %s: %w", sp.Field(), err)
+			}
+			s.perfFDs = append(s.perfFDs, fd)
+			slot.FDs[c] = fd.Int()
+		}
+		s.perf = append(s.perf, slot)
+	}
+	s.nperf = len(specs)
 	return nil
+}
+
+func (s *Source) closePerf() {
+	for _, fd := range s.perfFDs {
+		fd.Close()
+	}
+	s.perfFDs, s.perf, s.nperf = nil, nil, 0
 }
 
 // Name implements record.EventSource.
@@ -154,6 +216,14 @@ const inFlight = 20 * time.Millisecond
 // Run attaches the programs and emits their records until ctx is done,
 // then detaches them and emits what is left in the ring.
 func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
+	if s.nperf > 0 && !s.perfSched {
+		// Every switch is recorded: the values of the task switched in
+		// serve the tracefs events that follow on its CPU.
+		if err := s.tr.SetPerf(s.perf, true); err != nil {
+			return err
+		}
+		s.perfSched = true
+	}
 	if err := s.tr.Start(); err != nil {
 		return err
 	}
@@ -187,15 +257,33 @@ func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
 			if ec = s.fork; ec != nil {
 				AppendFork(&p, &r)
 			}
+		case bpf.KindSwitch:
+			if s.nperf == 0 {
+				return
+			}
+			if ec = s.sw; ec != nil {
+				w := &r.Switch
+				p.Text(w.PrevComm[:], 16)
+				p.I32(int32(w.PrevTID))
+				p.I32(w.PrevPrio)
+				p.I64(w.PrevState)
+				p.Text(w.NextComm[:], 16)
+				p.I32(int32(w.NextTID))
+				p.I32(w.NextPrio)
+			}
+			ts := s.order(&last, &r, water)
+			out.EmitPerf(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B, r.Perf[:s.nperf], r.Switch.NextPerf[:s.nperf])
+			return
 		}
 		if ec == nil {
 			return
 		}
-		for int(r.CPU) >= len(last) {
-			last = append(last, 0)
+		if s.nperf > 0 {
+			ts := s.order(&last, &r, water)
+			out.EmitPerf(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B, r.Perf[:s.nperf], r.Perf[:s.nperf])
+			return
 		}
-		ts := max(record.Timestamp(r.Time), last[r.CPU], water)
-		last[r.CPU] = ts
+		ts := s.order(&last, &r, water)
 		out.Emit(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B)
 	}
 	drain := func() error {
@@ -265,6 +353,17 @@ func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
 	return err
 }
 
+// order returns r's time raised to the last time emitted on its CPU and to
+// the watermark, so that each CPU's events go out in time order.
+func (s *Source) order(last *[]record.Timestamp, r *bpf.Record, water record.Timestamp) record.Timestamp {
+	for int(r.CPU) >= len(*last) {
+		*last = append(*last, 0)
+	}
+	ts := max(record.Timestamp(r.Time), (*last)[r.CPU], water)
+	(*last)[r.CPU] = ts
+	return ts
+}
+
 // Close frees the programs and the ring buffer.
 func (s *Source) Close() error {
 	s.mu.Lock()
@@ -273,5 +372,7 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.closed = true
-	return s.tr.Close()
+	err := s.tr.Close()
+	s.closePerf()
+	return err
 }
