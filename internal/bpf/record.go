@@ -56,8 +56,8 @@ const MaxPerf = 4
 const (
 	hdrSize    = 24
 	sysSize    = hdrSize + 8 + 8 + 6*8 + 2*MaxStrings + 2 + 8*MaxPerf // 128
-	forkSize   = hdrSize + 8*4 + 16 + 16 + 4*MaxLevels               // 216
-	switchSize = hdrSize + 4*2 + 8 + 4*2 + 16 + 16 + 2*8*MaxPerf     // 144
+	forkSize   = hdrSize + 8*4 + 16 + 16 + 4*MaxLevels                // 216
+	switchSize = hdrSize + 4*2 + 8 + 4*2 + 16 + 16 + 2*8*MaxPerf      // 144
 )
 
 // Record is one decoded BPF record. Decode fills it in place; the Str views
