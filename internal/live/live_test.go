@@ -47,7 +47,7 @@ func line(ev *ctf.Event) string {
 }
 
 // view reads a live session to its end.
-func view(t *testing.T, ctx context.Context, url string, opt Options, ended *atomic.Bool, onEvent func(n int)) (*got, error) {
+func view(t testing.TB, ctx context.Context, url string, opt Options, ended *atomic.Bool, onEvent func(n int)) (*got, error) {
 	opt.WaitSession = true
 	s, err := Open(ctx, url, opt)
 	if err != nil {
@@ -117,7 +117,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 type relayKind struct {
 	name  string
-	start func(*testing.T) relayAddrs
+	start func(testing.TB) relayAddrs
 }
 
 var relays = []relayKind{{"ours", ourRelay}, {"lttng-relayd", lttngRelay}}

@@ -73,6 +73,7 @@ func helperView(url string) int {
 	}
 	defer s.Close()
 	var ev ctf.Event
+	var delays []time.Duration
 	for {
 		err := s.Read(&ev)
 		if err == io.EOF {
@@ -83,6 +84,9 @@ func helperView(url string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		if ev.Kind == ctf.KindEvent {
+			delays = append(delays, time.Since(time.Unix(0, ev.NS)))
+		}
 		if err := p.Print(&ev); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -90,6 +94,7 @@ func helperView(url string) int {
 	}
 	p.Flush()
 	st := s.Stats()
-	fmt.Fprintf(os.Stderr, "packets %d beacons %d requests %d late %d\n", st.Packets, st.Beacons, st.Requests, s.Late())
+	fmt.Fprintf(os.Stderr, "packets %d beacons %d requests %d late %d; delay from event to delivery: median %v, worst %v\n",
+		st.Packets, st.Beacons, st.Requests, s.Late(), percentile(delays, 0.5), percentile(delays, 1))
 	return 0
 }

@@ -28,7 +28,7 @@ type relayAddrs struct {
 }
 
 // ourRelay serves tracetop's relay in the test process.
-func ourRelay(t *testing.T) relayAddrs {
+func ourRelay(t testing.TB) relayAddrs {
 	t.Helper()
 	out := t.TempDir()
 	srv, err := relay.New(relay.Config{OutputDir: out})
@@ -53,7 +53,7 @@ func ourRelay(t *testing.T) relayAddrs {
 }
 
 // freePort returns a loopback port nobody listens on.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func freePort(t *testing.T) string {
 }
 
 // lttngRelay runs the real lttng-relayd on free loopback ports.
-func lttngRelay(t *testing.T) relayAddrs {
+func lttngRelay(t testing.TB) relayAddrs {
 	t.Helper()
 	testenv.Program(t, "lttng-relayd")
 	w := t.TempDir()
@@ -120,7 +120,7 @@ type producer struct {
 
 const testHost = "livetest-host"
 
-func newProducer(t *testing.T, r relayAddrs, name string, timer time.Duration, streams ...string) *producer {
+func newProducer(t testing.TB, r relayAddrs, name string, timer time.Duration, streams ...string) *producer {
 	t.Helper()
 	ctx := context.Background()
 	c, err := client.Dial(ctx, r.ctl, r.data)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/tracetop/tracetop/ctf"
@@ -33,6 +34,9 @@ type Options struct {
 	Idle func()
 	// Logf, if set, receives notes on reconnections and waits.
 	Logf func(format string, args ...any)
+	// Dial, if set, replaces the TCP connection to the relay (tests,
+	// tunnels).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // Stats count what a session received.
@@ -168,7 +172,7 @@ func (s *Session) sleep(d time.Duration) {
 func (s *Session) attach() error {
 	waited := false
 	for {
-		c, err := Dial(s.ctx, s.url.Addr(), s.opt.Timeout)
+		c, err := s.dial()
 		if err != nil {
 			return err
 		}
@@ -224,6 +228,22 @@ func (s *Session) attach() error {
 		}
 		return nil
 	}
+}
+
+func (s *Session) dial() (*Client, error) {
+	if s.opt.Dial == nil {
+		return Dial(s.ctx, s.url.Addr(), s.opt.Timeout)
+	}
+	conn, err := s.opt.Dial(s.ctx, s.url.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	c := NewClient(conn, s.opt.Timeout)
+	if err := c.connect(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 func attachError(id proto.SessionID, st uint32) error {
@@ -542,7 +562,7 @@ func (s *Session) reconnect(cause error) error {
 			s.endAll()
 			return nil
 		}
-		c, err := Dial(s.ctx, s.url.Addr(), s.opt.Timeout)
+		c, err := s.dial()
 		if err == nil {
 			if err = s.reattach(c); err == nil {
 				s.c = c
