@@ -75,6 +75,31 @@
 // so a source must call Watermark regularly (each time its buffer is
 // drained); at Stop everything queued is written.
 //
+// # Contexts
+//
+// Channel.Contexts are lttng add-context -t names: pid, tid, vpid, vtid,
+// ppid, vppid, procname, prio, nice, cpu_id, and perf counters
+// perf:cpu:NAME and perf:thread:NAME (page-fault, context-switches,
+// cpu-migrations, cpu-clock, task-clock, minor-faults, major-faults, and
+// cpu-cycles, instructions, cache-misses, branch-misses … on a machine with
+// a hardware PMU; CheckContext says what this machine lacks). A perf
+// context is a u64 field perf_cpu_NAME / perf_thread_NAME of
+// stream.event.context. Its values are read by a PerfProvider source (the
+// BPF source, events.Source): exact at the time of the source's events
+// (system calls, and sched_switch, which the source then records itself
+// with the previous task's value at switch-out); tracefs events get the
+// CPU's current thread's value as of the last source event on that CPU
+// (at worst the value at its switch-in), so a thread's values never go
+// back.
+//
+// # Namespaces of new tasks
+//
+// sched_process_fork carries the child's thread ids in every pid
+// namespace (vtids) and its namespace inode. A source implementing
+// TracepointProvider (the BPF source) records it exactly at fork time;
+// without one, the ids come from /proc/CHILD while the child lives and the
+// namespace from the parent's pid_for_children otherwise.
+//
 // # Output and live
 //
 // Output goes to Config.Sink (a relay client) or to a writer.DirSink on
