@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -262,6 +263,13 @@ func (o *topOptions) textdumpOptions(source string) (batch.TextdumpOptions, erro
 // top shows it and its children.
 func runLocalSession(program []string, o *topOptions) error {
 	o.readDefaults()
+	if path := os.Getenv("TRACETOP_CPUPROFILE"); path != "" {
+		// Where the live top's CPU goes (recorder, reader, figures, screen).
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	dir, err := os.MkdirTemp("", "tracetop-live-")
 	if err != nil {
 		return err

@@ -93,6 +93,11 @@ var ErrNotYet = errors.New("no complete event yet")
 // ready tries once to have a complete event to read: it opens the folder
 // or picks up appended packets as needed. It never waits.
 func (t *Tail) ready() (bool, error) {
+	if t.r != nil && t.peek() && t.stop.Load() == 0 && t.ctx.Err() == nil {
+		// The next event is below the mark already picked up under: no
+		// need to ask the recorder (a lock and a look at every stream).
+		return true, nil
+	}
 	if t.ctx.Err() != nil || t.closed {
 		t.drop()
 		return false, io.EOF
