@@ -253,6 +253,21 @@ func (r *Recorder) Start() error {
 		}
 	}
 	for _, ch := range r.chans {
+		for _, src := range ch.srcs {
+			if a, ok := src.(Attacher); ok {
+				if err := a.Attach(); err != nil {
+					for _, ch := range r.chans {
+						ch.inst.SetTracing(false)
+					}
+					cancel()
+					scancel()
+					r.wg.Wait()
+					return fmt.Errorf("start session %q: event source %s: %w", r.cfg.Session, src.Name(), err)
+				}
+			}
+		}
+	}
+	for _, ch := range r.chans {
 		for i, src := range ch.srcs {
 			if ch.dump != nil && src == EventSource(ch.dump) && r.state == stopped {
 				ch.markDone(i)

@@ -72,6 +72,9 @@ func TestRecordWorkload(t *testing.T) {
 				"sched_process_exit", "sched_process_free", "sched_wakeup", "sched_waking",
 				"sched_wakeup_new", "sched_migrate_task"},
 			Syscalls: []string{"openat", "write"},
+			// tid says whose each system call is, whatever the merge of
+			// the CPU streams.
+			Contexts: []string{"tid"},
 		}},
 		Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) },
 	})
@@ -176,19 +179,18 @@ func TestRecordWorkload(t *testing.T) {
 	// syscall_exit_write of dd to its output file (fd 1; fd 2 gets its
 	// report) adds up to 10 MiB.
 	var total int64
-	cur := map[string]int{} // cpu -> current tid, from sched_switch
-	fdOf := map[int]int{}   // tid -> fd of its pending write
-	swRe := regexp.MustCompile(`sched_switch: \{ cpu_id = (\d+) \}, \{ .*next_tid = (\d+),`)
-	enRe := regexp.MustCompile(`syscall_entry_write: \{ cpu_id = (\d+) \}, \{ fd = (\d+),`)
-	exRe := regexp.MustCompile(`syscall_exit_write: \{ cpu_id = (\d+) \}, \{ ret = (-?\d+) \}`)
+	fdOf := map[int]int{} // tid -> fd of its pending write
+	enRe := regexp.MustCompile(`syscall_entry_write: \{ cpu_id = \d+ \}, \{ tid = (\d+) \}, \{ fd = (\d+),`)
+	exRe := regexp.MustCompile(`syscall_exit_write: \{ cpu_id = \d+ \}, \{ tid = (\d+) \}, \{ ret = (-?\d+) \}`)
 	for _, l := range lines {
-		if m := swRe.FindStringSubmatch(l); m != nil {
-			cur[m[1]], _ = strconv.Atoi(m[2])
-		} else if m := enRe.FindStringSubmatch(l); m != nil {
-			fdOf[cur[m[1]]], _ = strconv.Atoi(m[2])
-		} else if m := exRe.FindStringSubmatch(l); m != nil && cur[m[1]] == wp && fdOf[wp] == 1 {
-			n, _ := strconv.ParseInt(m[2], 10, 64)
-			total += max(n, 0)
+		if m := enRe.FindStringSubmatch(l); m != nil {
+			tid, _ := strconv.Atoi(m[1])
+			fdOf[tid], _ = strconv.Atoi(m[2])
+		} else if m := exRe.FindStringSubmatch(l); m != nil {
+			if tid, _ := strconv.Atoi(m[1]); tid == wp && fdOf[wp] == 1 {
+				n, _ := strconv.ParseInt(m[2], 10, 64)
+				total += max(n, 0)
+			}
 		}
 	}
 	if total != 10<<20 {

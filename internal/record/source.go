@@ -34,6 +34,14 @@ type SyscallProvider interface {
 	ProvidesSyscalls() bool
 }
 
+// Attacher is implemented by sources that must be attached to the kernel
+// before Start returns, so that a program started right after Start is
+// seen from its first event (the BPF programs): Start calls Attach before
+// it starts Run, and stops the recorder if it fails.
+type Attacher interface {
+	Attach() error
+}
+
 // TracepointProvider is implemented by sources that record some
 // tracepoints themselves, with more than tracefs gives (the BPF fork
 // record has the child's ids in every pid namespace, read at fork time).

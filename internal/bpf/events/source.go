@@ -57,6 +57,7 @@ var (
 
 	_ record.TracepointProvider = (*Source)(nil)
 	_ record.PerfProvider       = (*Source)(nil)
+	_ record.Attacher           = (*Source)(nil)
 )
 
 // Match returns the system calls whose lttng name matches one of the
@@ -216,15 +217,7 @@ const inFlight = 20 * time.Millisecond
 // Run attaches the programs and emits their records until ctx is done,
 // then detaches them and emits what is left in the ring.
 func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
-	if s.nperf > 0 && !s.perfSched {
-		// Every switch is recorded: the values of the task switched in
-		// serve the tracefs events that follow on its CPU.
-		if err := s.tr.SetPerf(s.perf, true); err != nil {
-			return err
-		}
-		s.perfSched = true
-	}
-	if err := s.tr.Start(); err != nil {
+	if err := s.Attach(); err != nil {
 		return err
 	}
 	var (
@@ -351,6 +344,20 @@ func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
 	reportLost()
 	out.Watermark(out.Now())
 	return err
+}
+
+// Attach implements record.Attacher: it attaches the programs (once), so
+// records flow from when the recorder's Start returns.
+func (s *Source) Attach() error {
+	if s.nperf > 0 && !s.perfSched {
+		// Every switch is recorded: the values of the task switched in
+		// serve the tracefs events that follow on its CPU.
+		if err := s.tr.SetPerf(s.perf, true); err != nil {
+			return err
+		}
+		s.perfSched = true
+	}
+	return s.tr.Start()
 }
 
 // order returns r's time raised to the last time emitted on its CPU and to
