@@ -44,3 +44,10 @@ printf 'trace: %s\n' "$trace"
 printf 'tracetop top --batch (CPU + I/O figures): %8.3f s\n' "$ours"
 printf 'babeltrace2 -o dummy (decoding only):     %8.3f s  ratio %.1fx (goal >= 2x)\n' "$bt" "$(echo "$bt / $ours" | bc -l)"
 printf 'lttng-cputop:                             %8.3f s  ratio %.1fx (goal >= 50x)\n' "$cputop" "$(echo "$cputop / $ours" | bc -l)"
+
+# The path ctf.Read -> state.Apply -> analysis per event, and the top's own
+# CPU use on a synthetic busy machine (500 processes, 100 k events/s, 1 Hz
+# refresh) and when following a growing trace live (goals: render < 2 %,
+# all < 10 % of one core).
+(cd "$repo" && go test ./internal/analysis -run '^$' -bench 'Path' -benchtime 5x | grep Benchmark)
+(cd "$repo" && go test ./internal/tui -run '^$' -bench 'TopBusyMachine|LiveTail' -benchtime 1x | grep Benchmark)

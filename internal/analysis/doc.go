@@ -37,6 +37,12 @@
 //	f, _ := h.Figures(first, last)
 //	d, _ := h.Details(1234, first, last) // open files, threads, children at last
 //
+// Windows are [t1, t2[ exactly as asked; only a window asked past the
+// trace's last event ends there (Figures.Clipped says so). Figures.FDs is
+// the number of fds open at End; NumCPU counts the trace's per-CPU streams,
+// the statedump's CPU topology and the CPUs seen, OnlineCPUs those online
+// during the window (a stream that starts late or ends early: hotplug).
+//
 // Accounting follows lttng-analyses where both define a figure: a thread
 // switched out before any switch-in was seen on that CPU is credited from
 // the window start, a running thread until the window end; CPU shares are

@@ -19,6 +19,21 @@
 //	m.Update(tea.KeyMsg{Type: tea.KeyF3})
 //	fmt.Println(ansi.Strip(m.View()))
 //
+// The local live session (the bare tracetop) reads the folder its
+// recorder writes through a Tail: the ctf reader stays open and picks up
+// the packets appended to the stream files (ctf.Reader.Refresh), so the
+// cost follows the event rate, not the session's length. The forward pass
+// waits for new packets outside its lock (Tail.WaitReady), so frames are
+// answered meanwhile; the mode word says CATCHING UP while the analysis is
+// more than an interval behind the recorder's completed edge.
+//
+//	tail := tui.NewTail(ctx, dir, complete) // complete: the recorder's live mark
+//	src, _ := tui.NewAnalysisSource(func() (ctf.Source, error) { return tail, nil },
+//		tui.AnalysisOptions{Live: true, Interval: time.Second})
+//
+// BenchmarkTopBusyMachine prints the top's own CPU use at a 1 Hz refresh
+// with 500 processes and 100 k events/s, for rendering and in all.
+//
 // and on a terminal:
 //
 //	err := tui.Run(ctx, src, tui.Options{})
