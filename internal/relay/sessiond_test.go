@@ -45,31 +45,43 @@ for b in uid pid; do
     mk live$b --buffers-$b --live=200000
 done
 H=$(hostname)
+# Each viewer writes its own file (named before it starts: a name counted
+# from the files present would race with the redirections of the viewers
+# started just before).
+v=0
 for b in uid uid pid; do
-    n=$(ls $W/live-$b.*.txt 2>/dev/null | wc -l)
-    timeout 60 babeltrace2 --input-format=lttng-live net://localhost/host/$H/live$b > $W/live-$b.$n.txt 2> $W/live-$b.$n.err &
+    v=$((v + 1))
+    timeout 60 babeltrace2 --input-format=lttng-live net://localhost/host/$H/live$b > $W/live-$b.$v.txt 2> $W/live-$b.$v.err &
     VIEWERS="${VIEWERS:-} $!"
 done
-# wait until the three viewers are attached
-for i in $(seq 200); do
-    c=$(babeltrace2 --input-format=lttng-live net://localhost 2>/dev/null | grep -o '[0-9]* client' | awk '{s+=$1} END {print s+0}')
-    [ "$c" -ge 3 ] && break
-    sleep 0.05
-done
-echo "viewers attached: $c"
+# Readiness: the three viewers are attached.
+clients() { babeltrace2 --input-format=lttng-live net://localhost 2>/dev/null | grep -o '[0-9]* client' | awk '{s+=$1} END {print s+0}'; }
+for i in $(seq 600); do [ "$(clients)" -ge 3 ] && break; sleep 0.05; done
+[ "$(clients)" -ge 3 ] || { echo "viewers not attached: $(clients) clients"; exit 1; }
+echo "viewers attached"
 # The application: bash allocates 12346 bytes, works, then allocates 23457
-# bytes; the events between these markers are recorded by every session
-# (an application registers with the sessions one after the other, so its
-# first events may be missing from some). Per-PID streams close some time
-# after their application exits: space the applications so that a viewer
-# never sees a new stream older than a beacon it already got.
-mkfifo $W/fifo
+# bytes; the events between these markers are recorded by every session.
+# LTTNG_UST_REGISTER_TIMEOUT=-1: the application's constructor returns once
+# the session daemon has set up its buffers in every session, however
+# loaded the machine is (the default gives up after 3 s and lets the
+# application run untraced by the sessions not yet set up).
+# The application opens no file: a descriptor it would dup2 over one
+# liblttng-ust opened in its constructor is later closed by liblttng-ust
+# (no liblttng-ust-fd.so here), which breaks both.
+# Per-PID streams close some time after their application exits; a viewer
+# must not see a new stream with data older than a beacon it already got
+# (babeltrace2 2.0.4 stops on it), so the second application starts once
+# every stream of the first one is closed in the relay: the live per-PID
+# session lists no stream.
+streams() { babeltrace2 --input-format=lttng-live net://localhost 2>/dev/null | grep "/livepid " | grep -o '[0-9]* stream' | awk '{print $1}'; }
 for i in 1 2; do
-    LD_PRELOAD=liblttng-ust-libc-wrapper.so bash -c 'exec 3<>$W/fifo; read -t 0.3 -u 3 || true; printf -v a "%*s" 12345 ""; for ((i=0;i<30;i++)); do b="$b$i"; done; printf -v c "%*s" 23456 ""; read -t 0.2 -u 3 || true'
-    sleep 1.5
+    LTTNG_UST_REGISTER_TIMEOUT=-1 LD_PRELOAD=liblttng-ust-libc-wrapper.so bash -c 'printf -v a "%*s" 12345 ""; for ((i=0;i<30;i++)); do b="$b$i"; done; printf -v c "%*s" 23456 ""'
+    for j in $(seq 600); do [ "$(streams)" = 0 ] && break; sleep 0.05; done
+    [ "$(streams)" = 0 ] || { echo "per-PID streams of application $i still open: $(streams)"; exit 1; }
 done
 for s in locuid netuid liveuid locpid netpid livepid; do lttng stop $s > /dev/null; lttng destroy $s > /dev/null; done
-for p in $VIEWERS; do wait $p || echo "viewer $p failed"; done
+for p in $VIEWERS; do wait $p || echo "viewer $p failed: $?"; done
+for f in $W/live-*.err; do if [ -s $f ]; then echo "== $f"; head -50 $f; fi; done
 cleanup
 trap - EXIT
 wait $RPID
