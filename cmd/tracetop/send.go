@@ -16,8 +16,9 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "send TRACE_DIR net://HOST[:CTRL[:DATA]] [--live[=PERIOD]] [--pace real|max]",
 		Short: "stream a recorded trace to a relay as if it were being recorded",
-		Long: `send streams the CTF trace folder TRACE_DIR (its index files give the packet
-boundaries) to an LTTng 2.13 compatible relay (tracetop relayd, lttng-relayd):
+		Long: `send streams the CTF trace folder TRACE_DIR (packet boundaries from its index
+files, or from the packet headers when it has none) to an LTTng 2.13
+compatible relay (tracetop relayd, lttng-relayd):
 one relay session, one stream per data file, packets in time order with
 their indexes. --live makes it a live session (beacons every PERIOD, default
 1s) that viewers can follow; --pace real sends each packet at its time

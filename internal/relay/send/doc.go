@@ -4,7 +4,9 @@
 // index, in time order, as fast as possible or at the trace's own pace,
 // with live beacons when the session is live.
 //
-// Packet boundaries come from the trace's index files (index/*.idx).
+// Packet boundaries come from package ctf's packet index: the trace's index
+// files (index/*.idx) when there are some, else the packet headers, so any
+// CTF 1.8 trace folder can be sent. The relay writes index files either way.
 //
 //	ctl, data, err := send.ParseURL("net://127.0.0.1")
 //	st, err := send.Trace(ctx, "trace/", send.Options{Control: ctl, Data: data, LiveTimer: time.Second})

@@ -5,16 +5,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/ctf/index"
 	"github.com/tracetop/tracetop/internal/relay/client"
 	"github.com/tracetop/tracetop/internal/relay/proto"
@@ -115,8 +114,8 @@ func ParseURL(s string) (control, data string, err error) {
 
 type dataStream struct {
 	path, name string
-	file       *os.File
-	entries    []index.Entry
+	files      []*os.File
+	packets    []ctf.PacketInfo
 	id         proto.StreamID
 	sent       int
 	lastTS     uint64
@@ -129,85 +128,71 @@ type traceDir struct {
 	rel     string
 	meta    []byte
 	metaID  proto.StreamID
-	freq    uint64
 	streams []*dataStream
 }
 
-var freqRE = regexp.MustCompile(`freq\s*=\s*([0-9]+)\s*;`)
-
-// findTraces lists the trace folders (those holding a metadata file).
-func findTraces(dir string) ([]*traceDir, error) {
-	var traces []*traceDir
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+// findTraces lists the traces under dir (the folders holding a metadata
+// file) and the packets of their streams: package ctf takes them from the
+// index files when there are some, else from the packet headers.
+func findTraces(dir string) (traces []*traceDir, closeAll func(), err error) {
+	var files []*os.File
+	closeAll = func() {
+		for _, f := range files {
+			f.Close()
 		}
-		if d.IsDir() || d.Name() != "metadata" {
-			return nil
-		}
-		tdir := filepath.Dir(p)
-		rel, err := filepath.Rel(dir, tdir)
+	}
+	r, err := ctf.Open([]string{dir}, ctf.Options{})
+	if err != nil {
+		return nil, closeAll, err
+	}
+	defer r.Close()
+	byTrace := map[*ctf.Trace]*traceDir{}
+	for _, t := range r.Traces() {
+		rel, err := filepath.Rel(dir, t.Path)
 		if err != nil {
-			return err
+			return nil, closeAll, err
 		}
 		if rel == "." {
-			rel = "trace"
+			rel = "trace" // a relay stream needs a folder
 		}
-		meta, err := os.ReadFile(p)
+		meta, err := os.ReadFile(filepath.Join(t.Path, "metadata"))
 		if err != nil {
-			return err
+			return nil, closeAll, err
 		}
-		t := &traceDir{rel: filepath.ToSlash(rel), meta: meta, freq: 1e9}
-		if m := freqRE.FindSubmatch(meta); m != nil {
-			if f, err := strconv.ParseUint(string(m[1]), 10, 64); err == nil && f > 0 {
-				t.freq = f
-			}
-		}
-		ents, err := os.ReadDir(tdir)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			if !e.Type().IsRegular() || e.Name() == "metadata" || strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			ip := filepath.Join(tdir, "index", e.Name()+".idx")
-			_, entries, err := index.ReadFile(ip)
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("%s has no index file %s: packet boundaries need it", filepath.Join(tdir, e.Name()), ip)
-			}
-			if err != nil {
-				return err
-			}
-			t.streams = append(t.streams, &dataStream{path: t.rel, name: e.Name(), entries: entries, freq: t.freq})
-		}
-		traces = append(traces, t)
-		return nil
-	})
-	if err == nil && len(traces) == 0 {
-		err = fmt.Errorf("%s: no trace (no metadata file)", dir)
+		td := &traceDir{rel: filepath.ToSlash(rel), meta: meta}
+		byTrace[t] = td
+		traces = append(traces, td)
 	}
-	return traces, err
+	for _, s := range r.Streams() {
+		td := byTrace[s.Trace]
+		ds := &dataStream{path: td.rel, name: s.Name, packets: s.Packets(), freq: 1e9}
+		if c := s.Class.Clock; c != nil && c.Freq > 0 {
+			ds.freq = c.Freq
+		}
+		for _, name := range s.Files {
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, closeAll, err
+			}
+			files = append(files, f)
+			ds.files = append(ds.files, f)
+		}
+		td.streams = append(td.streams, ds)
+	}
+	return traces, closeAll, nil
 }
 
 // Trace streams the trace folder dir to a relay.
 func Trace(ctx context.Context, dir string, o Options) (Stats, error) {
 	var st Stats
-	traces, err := findTraces(dir)
+	traces, closeAll, err := findTraces(dir)
+	defer closeAll()
 	if err != nil {
 		return st, err
 	}
 	var all []*dataStream
 	for _, t := range traces {
-		for _, s := range t.streams {
-			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(t.rel), s.name))
-			if err != nil {
-				return st, err
-			}
-			defer f.Close()
-			s.file = f
-			all = append(all, s)
-		}
+		all = append(all, t.streams...)
 	}
 	if o.SessionName == "" {
 		abs, _ := filepath.Abs(dir)
@@ -316,9 +301,11 @@ func Trace(ctx context.Context, dir string, o Options) (Stats, error) {
 	return st, nil
 }
 
+// seqOf is the packet_seq_num of packet i, or its rank in the stream when
+// the packets have none (rotation positions count packets then).
 func seqOf(s *dataStream, i int) uint64 {
-	if q := s.entries[i].PacketSeqNum; q != index.Unknown {
-		return q
+	if p := &s.packets[i]; p.HasSeq {
+		return p.SeqNum
 	}
 	return uint64(i)
 }
@@ -331,12 +318,12 @@ func sendPackets(ctx context.Context, c *client.Client, all []*dataStream, o Opt
 	}
 	var order []ref
 	for _, s := range all {
-		for i := range s.entries {
+		for i := range s.packets {
 			order = append(order, ref{s, i})
 		}
 	}
 	slices.SortStableFunc(order, func(a, b ref) int {
-		x, y := a.s.entries[a.i].TimestampEnd, b.s.entries[b.i].TimestampEnd
+		x, y := a.s.packets[a.i].End, b.s.packets[b.i].End
 		switch {
 		case x < y:
 			return -1
@@ -350,15 +337,15 @@ func sendPackets(ctx context.Context, c *client.Client, all []*dataStream, o Opt
 	lastTick := start
 	var ts0 uint64
 	if len(order) > 0 {
-		ts0 = order[0].s.entries[order[0].i].TimestampBegin
+		ts0 = order[0].s.packets[order[0].i].Begin
 	}
 	for _, r := range order {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e := &r.s.entries[r.i]
-		if o.Pace == PaceReal && e.TimestampEnd > ts0 {
-			due := start.Add(time.Duration(float64(e.TimestampEnd-ts0) * 1e9 / float64(r.s.freq)))
+		e := &r.s.packets[r.i]
+		if o.Pace == PaceReal && e.End > ts0 {
+			due := start.Add(time.Duration(float64(e.End-ts0) * 1e9 / float64(r.s.freq)))
 			for {
 				wait := time.Until(due)
 				if wait <= 0 {
@@ -381,30 +368,37 @@ func sendPackets(ctx context.Context, c *client.Client, all []*dataStream, o Opt
 				}
 			}
 		}
-		size := e.PacketSize / 8
-		content := (e.ContentSize + 7) / 8
+		size := uint64(e.Size)
+		content := (e.Content + 7) / 8
 		if content > size || size > 1<<31 {
-			return fmt.Errorf("%s/%s packet %d: content %d bits in a packet of %d bits", r.s.path, r.s.name, r.i, e.ContentSize, e.PacketSize)
+			return fmt.Errorf("%s/%s packet %d: content %d bits in a packet of %d bytes", r.s.path, r.s.name, r.i, e.Content, e.Size)
 		}
 		if uint64(cap(buf)) < content {
 			buf = make([]byte, content)
 		}
 		b := buf[:content]
-		if _, err := r.s.file.ReadAt(b, int64(e.Offset)); err != nil {
+		if _, err := r.s.files[e.File].ReadAt(b, e.Offset); err != nil {
 			return fmt.Errorf("%s/%s packet %d at byte %d: %w", r.s.path, r.s.name, r.i, e.Offset, err)
 		}
 		seq := proto.SeqNum(r.s.sent)
+		x := proto.SendIndex{RelayStreamID: r.s.id, NetSeqNum: seq, PacketSize: size * 8,
+			ContentSize: e.Content, TimestampBegin: e.Begin, TimestampEnd: e.End,
+			EventsDiscarded: e.Discarded, StreamID: e.StreamID,
+			StreamInstanceID: index.Unknown, PacketSeqNum: proto.NoSeq}
+		if e.HasInstance {
+			x.StreamInstanceID = e.Instance
+		}
+		if e.HasSeq {
+			x.PacketSeqNum = proto.SeqNum(e.SeqNum)
+		}
 		if err := c.SendPacket(r.s.id, seq, b, uint32(size-content)); err != nil {
 			return err
 		}
-		if err := c.SendIndex(proto.SendIndex{RelayStreamID: r.s.id, NetSeqNum: seq, PacketSize: e.PacketSize,
-			ContentSize: e.ContentSize, TimestampBegin: e.TimestampBegin, TimestampEnd: e.TimestampEnd,
-			EventsDiscarded: e.EventsDiscarded, StreamID: e.StreamID, StreamInstanceID: e.StreamInstanceID,
-			PacketSeqNum: proto.SeqNum(seqOf(r.s, r.i))}); err != nil {
+		if err := c.SendIndex(x); err != nil {
 			return err
 		}
 		r.s.sent++
-		r.s.lastTS, r.s.ctfID = e.TimestampEnd, e.StreamID
+		r.s.lastTS, r.s.ctfID = e.End, e.StreamID
 		r.s.beaconDue = false
 		st.Packets++
 		st.Bytes += int64(content)

@@ -188,3 +188,80 @@ func sameFiles(t *testing.T, src, dst string) {
 		t.Fatal("no file compared")
 	}
 }
+
+// copyWithoutIndex copies the files of a trace folder, without its index
+// folders.
+func copyWithoutIndex(t *testing.T, src string) string {
+	dst := filepath.Join(t.TempDir(), "trace")
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if d.Name() == "index" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestSendWithoutIndex streams traces that have no index files (packet
+// boundaries from the packet headers) to our relay and to lttng-relayd:
+// babeltrace2 prints the same events for the relay's folder as for the
+// original, and the index files the relays write from what was sent equal
+// the original's, when it had some.
+func TestSendWithoutIndex(t *testing.T) {
+	bt := testenv.Program(t, "babeltrace2")
+	for _, name := range []string{"tracevizlab/simple-kernel/trace", "babeltrace/packet-seq-num-2-streams-lost-in-1/trace"} {
+		orig := filepath.Join(testenv.SharedDir(t, "traces"), name)
+		src := copyWithoutIndex(t, orig)
+		want, err := exec.Command(bt, orig).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, relay := range []struct {
+			name  string
+			start func(*testing.T, string) (string, string)
+		}{{"our relay", ourRelay}, {"lttng-relayd", lttngRelayd}} {
+			t.Run(name+" to "+relay.name, func(t *testing.T) {
+				out := t.TempDir()
+				ctl, data := relay.start(t, out)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				st, err := Trace(ctx, src, Options{Control: ctl, Data: data, SessionName: "noidx", Hostname: "h"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := filepath.Join(out, st.SessionDir, "trace")
+				idx, _ := filepath.Glob(filepath.Join(orig, "index", "*.idx"))
+				for _, p := range idx {
+					waitFile(t, filepath.Join(dir, "index", filepath.Base(p)))
+				}
+				if len(idx) > 0 {
+					sameFiles(t, orig, dir)
+				}
+				cmd := exec.Command(bt, dir)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				got, err := cmd.Output()
+				if err != nil {
+					t.Fatalf("babeltrace2 %s: %v\n%s", dir, err, stderr.Bytes())
+				}
+				if !bytes.Equal(got, want) || len(want) == 0 {
+					t.Errorf("babeltrace2 prints %d lines, %d for the original", bytes.Count(got, []byte("\n")), bytes.Count(want, []byte("\n")))
+				}
+			})
+		}
+	}
+}
