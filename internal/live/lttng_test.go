@@ -20,7 +20,8 @@ import (
 // network namespace. RELAY=ours: our relay, one session, babeltrace2 and
 // two of our viewers on it. RELAY=lttng: lttng-relayd, which allows one
 // viewer per session: our viewer on s1, then babeltrace2 on s2 recording
-// the same program again.
+// the same program again. BUF=uid or pid: per-UID or per-PID buffers
+// (with per-PID buffers, streams come and go with each application).
 const lttngLive = `
 set -eu
 ip link set lo up
@@ -43,8 +44,9 @@ cleanup() { kill -TERM $SPID 2>/dev/null || true; kill -TERM $RPID 2>/dev/null |
 trap cleanup EXIT
 mk() {
     lttng create $1 --live=100000 > /dev/null
-    lttng enable-event -u -s $1 'lttng_ust_libc:*' > /dev/null
-    lttng add-context -u -s $1 -t vpid -t vtid -t procname > /dev/null
+    lttng enable-channel -u -s $1 --buffers-$BUF chan > /dev/null
+    lttng enable-event -u -s $1 -c chan 'lttng_ust_libc:*' > /dev/null
+    lttng add-context -u -s $1 -c chan -t vpid -t vtid -t procname > /dev/null
     lttng start $1 > /dev/null
 }
 H=$(hostname)
@@ -100,12 +102,13 @@ func TestRealLTTng(t *testing.T) {
 	for _, p := range []string{"lttng", "lttng-sessiond", "lttng-relayd", "babeltrace2", "unshare", "ip"} {
 		testenv.Program(t, p)
 	}
-	for _, rk := range []string{"ours", "lttng"} {
-		t.Run(rk, func(t *testing.T) {
+	for _, tc := range []struct{ relay, buf string }{{"ours", "uid"}, {"lttng", "uid"}, {"ours", "pid"}} {
+		rk := tc.relay
+		t.Run(rk+"/"+tc.buf, func(t *testing.T) {
 			w := t.TempDir()
 			os.Chmod(w, 0o755)
 			cmd := exec.Command("unshare", "-m", "-n", "--propagation", "private", "bash", "-c", lttngLive)
-			cmd.Env = append(testenv.Env(), "W="+w, "TESTBIN="+os.Args[0], "RELAY="+rk)
+			cmd.Env = append(testenv.Env(), "W="+w, "TESTBIN="+os.Args[0], "RELAY="+rk, "BUF="+tc.buf)
 			out, err := cmd.CombinedOutput()
 			t.Logf("scenario:\n%s", out)
 			logs := func() {
