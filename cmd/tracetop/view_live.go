@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -81,6 +82,9 @@ func printLive(ctx context.Context, url string, w io.Writer, po pretty.Options, 
 	p := pretty.New(w, po)
 	s, err := live.Open(ctx, url, live.Options{WaitSession: true, Idle: func() { p.Flush() },
 		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+	if errors.Is(err, context.Canceled) {
+		return nil // Ctrl-C while waiting for the session
+	}
 	if err != nil {
 		return err
 	}
