@@ -47,4 +47,3 @@ func BenchmarkLiveLatency(b *testing.B) {
 		})
 	}
 }
-
