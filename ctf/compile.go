@@ -45,6 +45,9 @@ type op struct {
 	length uint64
 	ref    *fieldRef // sequence length, variant and optional selector
 	sel    []selRange
+	// segs splits a structure's members into fused runs and single
+	// members; nil when nothing is fused.
+	segs []segment
 	// minBits is a lower bound of the bits one instance occupies; it
 	// bounds sequence lengths read from the data.
 	minBits uint64
@@ -167,6 +170,12 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 			o.fields = append(o.fields, fo)
 		}
 		c.stack = c.stack[:d]
+		for _, sg := range fuse(o) {
+			if sg.run != nil {
+				o.segs = fuse(o)
+				break
+			}
+		}
 	case meta.KindVariant:
 		o.kind = opVariant
 		o.align = 1

@@ -198,6 +198,11 @@ func (d *decoder) decode(o *op, slot int32) {
 		}
 		d.vals[slot] = Value{Class: o.class, Start: start, N: int32(n)}
 		d.stack = append(d.stack, slot)
+		if o.segs != nil && !noFastPaths {
+			d.segments(o, start)
+			d.stack = d.stack[:len(d.stack)-1]
+			return
+		}
 		vals := d.vals[start : int(start)+n]
 		for i, f := range o.fields {
 			// Fast path: a byte-aligned little-endian integer without a
@@ -423,6 +428,29 @@ func (d *decoder) decode(o *op, slot int32) {
 		}
 		d.vals[slot] = Value{Class: o.class, Start: child, N: 1}
 		d.decode(o.elem, child)
+	}
+}
+
+// segments decodes the members of a structure whose op has fused runs
+// (see fuse) into the n values from start.
+func (d *decoder) segments(o *op, start int32) {
+	for _, sg := range o.segs {
+		if r := sg.run; r != nil {
+			if d.run(r, d.vals[int(start)+r.first:]) {
+				continue
+			}
+			for i := range r.fields {
+				d.decode(o.fields[r.first+i], start+int32(r.first+i))
+				if d.err != nil {
+					return
+				}
+			}
+			continue
+		}
+		d.decode(o.fields[sg.idx], start+int32(sg.idx))
+		if d.err != nil {
+			return
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ type streamPlan struct {
 	class         *meta.Stream
 	packetContext *op
 	eventHeader   *op
+	header        *headerPlan // LTTng compact or large header fast path
 	eventContext  *op
 	clock         *clockConv
 	events        []*eventPlan // indexed by id when dense
@@ -63,6 +64,7 @@ func compileTrace(tr *meta.Trace) (*tracePlan, error) {
 		if sp.eventHeader, err = c.compileScope(meta.ScopeEventHeader, sc.EventHeader); err != nil {
 			return nil, fmt.Errorf("stream %d: %w", sc.ID, err)
 		}
+		sp.header = compileHeader(sp.eventHeader)
 		if sp.eventContext, err = c.compileScope(meta.ScopeEventCommonContext, sc.EventContext); err != nil {
 			return nil, fmt.Errorf("stream %d: %w", sc.ID, err)
 		}

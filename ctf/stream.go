@@ -454,7 +454,9 @@ func (s *stream) decodeEventOnce() (err error, decErr bool) {
 	d.got = 0
 	start := d.off
 	sp := s.sp
-	d.scope(meta.ScopeEventHeader, sp.eventHeader)
+	if h := sp.header; h == nil || noFastPaths || !d.header(h) {
+		d.scope(meta.ScopeEventHeader, sp.eventHeader)
+	}
 	if d.err != nil {
 		ev.Values, ev.Text = d.vals, d.text
 		return s.eventErr(start), true

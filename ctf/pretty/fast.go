@@ -1,7 +1,7 @@
 package pretty
 
 import (
-	"strconv"
+	"bytes"
 
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/ctf/meta"
@@ -45,6 +45,23 @@ type flatProg struct {
 	tail   string // text after the last value, up to the newline
 	scopes [4]bool
 	counts [4]int32 // members each root structure must have
+	groups []flatGroup
+}
+
+// flatGroup is the ops of one scope. The text of a scope often repeats
+// from event to event (the stream context of a thread, the packet
+// context): it is remembered with the values it was made from and
+// copied when they come again. A scope whose values keep changing stops
+// being remembered.
+type flatGroup struct {
+	from, to int // ops[from:to]
+	memo     bool
+	valid    bool
+	keys     []uint64
+	text     []byte // text values of the key, one after the other
+	out      []byte
+	hits     int
+	misses   int
 }
 
 func scalar(k meta.Kind) bool {
@@ -111,7 +128,64 @@ func (p *Printer) flatten(pl *classPlan) *flatProg {
 		lit = append(lit, " }"...)
 	}
 	fp.tail = string(lit)
+	for i := 0; i < len(fp.ops); {
+		j := i
+		memo := true
+		for j < len(fp.ops) && fp.ops[j].scope == fp.ops[i].scope {
+			// Empty strings print what babeltrace2's recycled objects
+			// hold (node.str): such text is not a function of the values.
+			if fp.ops[j].n.kind == meta.KindString {
+				memo = false
+			}
+			j++
+		}
+		fp.groups = append(fp.groups, flatGroup{from: i, to: j, memo: memo})
+		i = j
+	}
 	return fp
+}
+
+// same says whether the values of g's ops in ev are those g's text was
+// made from.
+func (g *flatGroup) same(fp *flatProg, ev *ctf.Event, starts *[4]int32) bool {
+	t := g.text
+	for i := g.from; i < g.to; i++ {
+		op := &fp.ops[i]
+		v := &ev.Values[starts[op.scope]+op.idx]
+		if op.how == fmtOther && op.n.kind != meta.KindEnum && op.n.kind != meta.KindInt &&
+			op.n.kind != meta.KindVarInt && op.n.kind != meta.KindFloat {
+			s := text(ev, v)
+			if g.keys[i-g.from] != uint64(len(s)) || len(t) < len(s) || !bytes.Equal(t[:len(s)], s) {
+				return false
+			}
+			t = t[len(s):]
+			continue
+		}
+		if g.keys[i-g.from] != v.Bits {
+			return false
+		}
+	}
+	return true
+}
+
+// remember keeps the values of g's ops in ev and the text they gave.
+func (g *flatGroup) remember(fp *flatProg, ev *ctf.Event, starts *[4]int32, out []byte) {
+	g.keys = g.keys[:0]
+	g.text = g.text[:0]
+	for i := g.from; i < g.to; i++ {
+		op := &fp.ops[i]
+		v := &ev.Values[starts[op.scope]+op.idx]
+		if op.how == fmtOther && op.n.kind != meta.KindEnum && op.n.kind != meta.KindInt &&
+			op.n.kind != meta.KindVarInt && op.n.kind != meta.KindFloat {
+			s := text(ev, v)
+			g.keys = append(g.keys, uint64(len(s)))
+			g.text = append(g.text, s...)
+			continue
+		}
+		g.keys = append(g.keys, v.Bits)
+	}
+	g.out = append(g.out[:0], out...)
+	g.valid = true
 }
 
 // flat prints ev with fp, or reports false (printing nothing) when ev
@@ -132,16 +206,39 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 		}
 		starts[i] = root.Start
 	}
-	for i := range fp.ops {
+	for gi := range fp.groups {
+		g := &fp.groups[gi]
+		if g.memo {
+			if g.valid && g.same(fp, ev, &starts) {
+				g.hits++
+				b = append(b, g.out...)
+				continue
+			}
+			start := len(b)
+			b = p.flatOps(b, fp, g.from, g.to, ev, &starts)
+			g.remember(fp, ev, &starts, b[start:])
+			if g.misses++; g.misses > 64 && g.misses > 2*g.hits {
+				g.memo = false
+			}
+			continue
+		}
+		b = p.flatOps(b, fp, g.from, g.to, ev, &starts)
+	}
+	return append(b, fp.tail...), true
+}
+
+// flatOps formats ops[from:to] of fp.
+func (p *Printer) flatOps(b []byte, fp *flatProg, from, to int, ev *ctf.Event, starts *[4]int32) []byte {
+	for i := from; i < to; i++ {
 		op := &fp.ops[i]
 		b = append(b, op.lit...)
 		v := &ev.Values[starts[op.scope]+op.idx]
 		switch op.how {
 		case fmtUnsigned:
-			b = strconv.AppendUint(b, v.Bits, 10)
+			b = appendUint(b, v.Bits)
 			continue
 		case fmtSigned:
-			b = strconv.AppendInt(b, int64(v.Bits), 10)
+			b = appendSigned(b, int64(v.Bits))
 			continue
 		case fmtString:
 			b = appendQuoted(b, op.n.str(text(ev, v), p.recycled))
@@ -161,5 +258,5 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 			b = appendQuoted(b, text(ev, v))
 		}
 	}
-	return append(b, fp.tail...), true
+	return b
 }

@@ -2,6 +2,7 @@ package pretty
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -43,23 +44,21 @@ func appendInt(b []byte, bits uint64, signed bool, base, size int) []byte {
 		return b
 	}
 	if signed {
-		return strconv.AppendInt(b, int64(bits), 10)
+		return appendSigned(b, int64(bits))
 	}
-	return strconv.AppendUint(b, bits, 10)
+	return appendUint(b, bits)
 }
 
 func appendHex(b []byte, v uint64) []byte {
-	var tmp [16]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = upperHex[v&15]
+	n := (bits.Len64(v|1) + 3) / 4
+	b = grow(b, n)
+	l := len(b)
+	b = b[:l+n]
+	for i := l + n - 1; i >= l; i-- {
+		b[i] = upperHex[v&15]
 		v >>= 4
-		if v == 0 {
-			break
-		}
 	}
-	return append(b, tmp[i:]...)
+	return b
 }
 
 // appendPadded appends v in decimal, zero-padded to width digits.
@@ -85,18 +84,80 @@ var digits2 = func() (t [200]byte) {
 	return
 }()
 
+// grow returns b with room for n more bytes.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		b = append(b[:cap(b)], make([]byte, n+cap(b))...)[:len(b)]
+	}
+	return b
+}
+
 // appendNano appends a 9-digit nanosecond count (ns < 1e9).
 func appendNano(b []byte, ns uint64) []byte {
 	x := uint32(ns % 1e9)
-	a := x / 10000000
-	r := x % 10000000
-	c := r / 100000
-	r %= 100000
-	d := r / 1000
-	r %= 1000
-	e := r / 10
-	return append(b, digits2[2*a], digits2[2*a+1], digits2[2*c], digits2[2*c+1],
-		digits2[2*d], digits2[2*d+1], digits2[2*e], digits2[2*e+1], byte('0'+r%10))
+	b = grow(b, 9)
+	n := len(b)
+	b = b[:n+9]
+	d := (*[9]byte)(b[n:])
+	hi, lo := x/100000, x%100000 // 4 and 5 digits
+	a, c := hi/100, hi%100
+	e, f := lo/1000, lo%1000
+	g, h := f/10, f%10
+	d[0], d[1] = digits2[2*a], digits2[2*a+1]
+	d[2], d[3] = digits2[2*c], digits2[2*c+1]
+	d[4], d[5] = digits2[2*e], digits2[2*e+1]
+	d[6], d[7] = digits2[2*g], digits2[2*g+1]
+	d[8] = byte('0' + h)
+	return b
+}
+
+// appendUint appends v in decimal, writing the digits in place (two at a
+// time) rather than through a temporary buffer.
+func appendUint(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	n := decLen(v)
+	b = grow(b, n)
+	l := len(b)
+	b = b[:l+n]
+	i := l + n
+	for v >= 100 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		b[i], b[i+1] = digits2[2*r], digits2[2*r+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		b[i], b[i+1] = digits2[2*v], digits2[2*v+1]
+	} else {
+		b[i-1] = byte('0' + v)
+	}
+	return b
+}
+
+// appendSigned appends a two's complement value in decimal.
+func appendSigned(b []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(b, '-'), uint64(-v))
+	}
+	return appendUint(b, uint64(v))
+}
+
+// decLen returns the number of decimal digits of v.
+func decLen(v uint64) int {
+	n := 1
+	for v >= 10000 {
+		v /= 10000
+		n += 4
+	}
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
 }
 
 // appendFloat formats like C's printf("%g").

@@ -56,7 +56,7 @@ type Printer struct {
 	// (malloc/free, syscall entry/exit).
 	recent [4]*classPlan
 	next   int
-	names map[*ctf.Trace]string
+	names  map[*ctf.Trace]string
 
 	// The formatted date and time of the last second printed.
 	secOK   bool
@@ -311,7 +311,7 @@ func (p *Printer) event(ev *ctf.Event) {
 			} else if p.haveLastNS {
 				d := uint64(ev.NS) - uint64(p.lastNS)
 				b = append(b, '+')
-				b = strconv.AppendUint(b, d/1e9, 10)
+				b = appendUint(b, d/1e9)
 				b = append(b, '.')
 				b = appendNano(b, d%1e9)
 			} else {
