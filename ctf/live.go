@@ -180,8 +180,14 @@ func (ls *LiveStream) AddPacket(data []byte) error {
 		return err
 	}
 	if len(fi.packets) == 0 {
-		return nil
+		return fi.err
 	}
+	if s.tailErr != nil {
+		return s.tailErr // nothing after the damage
+	}
+	// Damage after the first good packet: the good ones are delivered,
+	// then reading reports the damage, as for a file.
+	s.tailErr = fi.err
 	if s.sp == nil {
 		s.tp, s.sp = t.tp, fi.sp
 		p0 := fi.packets[0]

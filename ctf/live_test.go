@@ -323,3 +323,67 @@ func TestLiveHoldsBack(t *testing.T) {
 		t.Fatalf("%d late events dropped and %d delivered, want %d in all", lr.Late(), delivered, n)
 	}
 }
+
+// TestLiveDamagedPacket: a packet whose tail is damaged delivers the
+// events before the damage, then the error, and nothing after it.
+func TestLiveDamagedPacket(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t, "traces/generated/ust-libc-small"), "trace")
+	r, err := Open([]string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var s *Stream
+	for _, st := range r.Streams() {
+		if len(st.Packets()) >= 1 {
+			s = st
+			break
+		}
+	}
+	if s == nil {
+		t.Fatal("no stream with a packet")
+	}
+	first, err := s.ReadPacket(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The good first packet followed by a packet of garbage.
+	data := append(slices.Clip(first), make([]byte, 4096)...)
+	lr := NewLiveReader(nil)
+	lt := lr.AddTrace(s.Trace.Path)
+	mb, err := os.ReadFile(filepath.Join(s.Trace.Path, "metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.SetMetadata(mb); err != nil {
+		t.Fatal(err)
+	}
+	ls := lt.AddStream(s.Name)
+	if err := ls.AddPacket(data); err != nil {
+		t.Fatalf("first call reports the damage before delivering the good packet: %v", err)
+	}
+	if err := ls.AddPacket(first); err == nil {
+		t.Error("a packet after the damage was accepted")
+	}
+	ls.End()
+	lr.EndStreams()
+	var ev Event
+	n := 0
+	for {
+		err := lr.Read(&ev)
+		if err == io.EOF {
+			t.Fatal("the damage was not reported")
+		}
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error %v is not a format error", err)
+			}
+			t.Logf("after %d messages: %v", n, err)
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("no event of the good packet was delivered")
+	}
+}
