@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,6 +62,19 @@ func TestRecordWorkload(t *testing.T) {
 	bt := testenv.Program(t, "babeltrace2")
 	cputop := testenv.Program(t, "lttng-cputop-mi")
 	dd := testenv.Program(t, "dd")
+
+	// Keep every CPU busy with SCHED_IDLE spinners, which yield to any
+	// other task: on some kernels (this VM's) the switch away from the idle
+	// task is not always traced, and lttng-cputop then credits the idle
+	// time to the task last switched in.
+	chrt := testenv.Program(t, "chrt")
+	for range runtime.NumCPU() {
+		spin := exec.Command(chrt, "-i", "0", "sh", "-c", "while :; do :; done")
+		if err := spin.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { spin.Process.Kill(); spin.Wait() }()
+	}
 
 	out := t.TempDir()
 	var logs bytes.Buffer
