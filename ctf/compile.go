@@ -48,6 +48,10 @@ type op struct {
 	// segs splits a structure's members into fused runs and single
 	// members; nil when nothing is fused.
 	segs []segment
+	// whole is the run of a structure all of whose members are fused
+	// into one run (and aligned by the run: the structure adds no
+	// alignment of its own).
+	whole *fixedRun
 	// minBits is a lower bound of the bits one instance occupies; it
 	// bounds sequence lengths read from the data.
 	minBits uint64
@@ -175,6 +179,9 @@ func (c *compiler) compile(cls *meta.Class) (*op, error) {
 				o.segs = fuse(o)
 				break
 			}
+		}
+		if len(o.segs) == 1 && o.segs[0].run.align == o.align {
+			o.whole = o.segs[0].run
 		}
 	case meta.KindVariant:
 		o.kind = opVariant

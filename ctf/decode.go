@@ -70,6 +70,21 @@ func (d *decoder) scope(s meta.Scope, o *op) {
 		d.root[s] = -1
 		return
 	}
+	if r := o.whole; r != nil && !noFastPaths {
+		// A structure that is one fused run: its values and its members'
+		// in one go.
+		l := len(d.vals)
+		n := len(r.fields)
+		if l+1+n <= cap(d.vals) && l+1+n <= maxValues {
+			d.vals = d.vals[:l+1+n]
+			if d.run(r, d.vals[l+1:]) {
+				d.vals[l] = Value{Class: o.class, Start: int32(l + 1), N: int32(n)}
+				d.root[s] = int32(l)
+				return
+			}
+			d.vals = d.vals[:l]
+		}
+	}
 	slot := d.alloc(1)
 	if slot < 0 {
 		return

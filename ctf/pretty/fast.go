@@ -1,8 +1,6 @@
 package pretty
 
 import (
-	"bytes"
-
 	"github.com/tracetop/tracetop/ctf"
 	"github.com/tracetop/tracetop/ctf/meta"
 )
@@ -55,6 +53,9 @@ type flatProg struct {
 // being remembered.
 type flatGroup struct {
 	from, to int // ops[from:to]
+	scope    int8
+	idx      []int32 // member index of each op
+	isText   []bool  // the op's value is text (else its Bits say it all)
 	memo     bool
 	valid    bool
 	keys     []uint64
@@ -139,7 +140,13 @@ func (p *Printer) flatten(pl *classPlan) *flatProg {
 			}
 			j++
 		}
-		fp.groups = append(fp.groups, flatGroup{from: i, to: j, memo: memo})
+		g := flatGroup{from: i, to: j, memo: memo, scope: fp.ops[i].scope}
+		for _, op := range fp.ops[i:j] {
+			g.idx = append(g.idx, op.idx)
+			k := op.n.kind
+			g.isText = append(g.isText, k != meta.KindEnum && k != meta.KindInt && k != meta.KindVarInt && k != meta.KindFloat)
+		}
+		fp.groups = append(fp.groups, g)
 		i = j
 	}
 	return fp
@@ -147,36 +154,35 @@ func (p *Printer) flatten(pl *classPlan) *flatProg {
 
 // same says whether the values of g's ops in ev are those g's text was
 // made from.
-func (g *flatGroup) same(fp *flatProg, ev *ctf.Event, starts *[4]int32) bool {
+func (g *flatGroup) same(ev *ctf.Event, starts *[4]int32) bool {
+	vals := ev.Values[starts[g.scope]:]
 	t := g.text
-	for i := g.from; i < g.to; i++ {
-		op := &fp.ops[i]
-		v := &ev.Values[starts[op.scope]+op.idx]
-		if op.how == fmtOther && op.n.kind != meta.KindEnum && op.n.kind != meta.KindInt &&
-			op.n.kind != meta.KindVarInt && op.n.kind != meta.KindFloat {
-			s := text(ev, v)
-			if g.keys[i-g.from] != uint64(len(s)) || len(t) < len(s) || !bytes.Equal(t[:len(s)], s) {
+	keys := g.keys[:len(g.idx)]
+	isText := g.isText[:len(g.idx)]
+	for i, k := range g.idx {
+		v := &vals[k]
+		if !isText[i] {
+			if keys[i] != v.Bits {
 				return false
 			}
-			t = t[len(s):]
 			continue
 		}
-		if g.keys[i-g.from] != v.Bits {
+		s := text(ev, v)
+		if keys[i] != uint64(len(s)) || len(t) < len(s) || string(t[:len(s)]) != string(s) {
 			return false
 		}
+		t = t[len(s):]
 	}
 	return true
 }
 
 // remember keeps the values of g's ops in ev and the text they gave.
-func (g *flatGroup) remember(fp *flatProg, ev *ctf.Event, starts *[4]int32, out []byte) {
+func (g *flatGroup) remember(ev *ctf.Event, starts *[4]int32, out []byte) {
 	g.keys = g.keys[:0]
 	g.text = g.text[:0]
-	for i := g.from; i < g.to; i++ {
-		op := &fp.ops[i]
-		v := &ev.Values[starts[op.scope]+op.idx]
-		if op.how == fmtOther && op.n.kind != meta.KindEnum && op.n.kind != meta.KindInt &&
-			op.n.kind != meta.KindVarInt && op.n.kind != meta.KindFloat {
+	for i, k := range g.idx {
+		v := &ev.Values[starts[g.scope]+k]
+		if g.isText[i] {
 			s := text(ev, v)
 			g.keys = append(g.keys, uint64(len(s)))
 			g.text = append(g.text, s...)
@@ -209,14 +215,14 @@ func (p *Printer) flat(b []byte, fp *flatProg, ev *ctf.Event) ([]byte, bool) {
 	for gi := range fp.groups {
 		g := &fp.groups[gi]
 		if g.memo {
-			if g.valid && g.same(fp, ev, &starts) {
+			if g.valid && g.same(ev, &starts) {
 				g.hits++
 				b = append(b, g.out...)
 				continue
 			}
 			start := len(b)
 			b = p.flatOps(b, fp, g.from, g.to, ev, &starts)
-			g.remember(fp, ev, &starts, b[start:])
+			g.remember(ev, &starts, b[start:])
 			if g.misses++; g.misses > 64 && g.misses > 2*g.hits {
 				g.memo = false
 			}
