@@ -18,6 +18,7 @@ type viewOptions struct {
 	names, fields                                           string
 	begin, end, timerange                                   string
 	output, color                                           string
+	noQuirks                                                bool
 }
 
 // viewSources opens the sources `view` can read. A trace folder is the
@@ -40,7 +41,12 @@ Discarded events and lost packets are reported on standard error.
 Times are printed in the local time zone (TZ) unless --clock-gmt.
 --begin and --end take YYYY-MM-DD HH:II[:SS[.NANO]], HH:II[:SS[.NANO]]
 (on the date of the first event) or [-]SEC[.NANO] (from the clock's
-origin).`,
+origin).
+
+babeltrace2 2.0 prints an empty string field of an event whose object it
+recycled as the value that object's field held before (its string clear
+keeps the old bytes); view does the same so that outputs are equal.
+--no-bt2-quirks prints "" instead.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runView(cmd, args, &o)
@@ -59,6 +65,7 @@ origin).`,
 	f.StringVarP(&o.timerange, "timerange", "t", "", "BEGIN,END or [BEGIN,END]")
 	f.StringVarP(&o.output, "output", "w", "", "write the text to this file instead of standard output")
 	f.StringVar(&o.color, "color", "never", "never, auto or always (colours are not written)")
+	f.BoolVar(&o.noQuirks, "no-bt2-quirks", false, "print an empty string field as \"\" where babeltrace2 2.0 prints a recycled event's old value")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -66,6 +73,7 @@ func runView(cmd *cobra.Command, args []string, o *viewOptions) error {
 	po := pretty.DefaultOptions()
 	po.ClockCycles, po.ClockDate, po.ClockGMT = o.clockCycles, o.clockDate, o.clockGMT
 	po.ClockSeconds, po.NoDelta = o.clockSeconds, o.noDelta
+	po.NoBT2Quirks = o.noQuirks
 	if cmd.Flags().Changed("names") {
 		if err := po.SetNames(o.names); err != nil {
 			return err

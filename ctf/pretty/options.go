@@ -35,6 +35,13 @@ type Options struct {
 	FieldEMF      bool
 	FieldCallsite bool
 
+	// NoBT2Quirks prints what the trace holds where babeltrace2 2.0
+	// prints something else: a NUL-terminated string field that decodes
+	// empty is printed "" (babeltrace2 2.0 prints what a recycled event
+	// object's field held, see Printer). Output then differs from
+	// babeltrace2's on such events.
+	NoBT2Quirks bool
+
 	// Location is the time zone of printed times when ClockGMT is false;
 	// nil means time.Local (which honours TZ, as babeltrace2 does).
 	Location *time.Location

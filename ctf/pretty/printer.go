@@ -273,11 +273,11 @@ func (p *Printer) event(ev *ctf.Event) {
 		p.lastStream = ev.Stream
 		p.streams[ev.Stream] = struct{}{}
 	}
+	o := &p.opts
 	window := uint64(recycleBatch * (len(p.streams) + 1))
-	p.recycled = pl.seen && p.seq-pl.seq >= window
+	p.recycled = pl.seen && p.seq-pl.seq >= window && !o.NoBT2Quirks
 	pl.seq, pl.seen = p.seq, true
 	p.seq++
-	o := &p.opts
 	b := p.buf
 	startLine := true
 	if ev.HasTime {

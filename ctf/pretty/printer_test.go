@@ -438,6 +438,13 @@ func TestEmptyStringShowsPrevious(t *testing.T) {
 			t.Errorf("line %d:\n got %s\nwant %s", i, lines[i], w)
 		}
 	}
+	// --no-bt2-quirks: the true value.
+	o.NoBT2Quirks = true
+	got, _ = render(t, o, evs...)
+	lines = strings.Split(got, "\n")
+	if w := `[20:38:33.348191803] h openat: { cpu_id = 3 }, { filename = "", flags = 4 }`; lines[43] != w {
+		t.Errorf("NoBT2Quirks, line 43:\n got %s\nwant %s", lines[43], w)
+	}
 }
 
 func TestAppendNano(t *testing.T) {
