@@ -509,3 +509,29 @@ func TestGoldenLocalTime(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeOverflowAsBabeltrace1: funky-trace's clock offset puts its times
+// past int64 nanoseconds; babeltrace2 refuses the trace and babeltrace 1
+// prints the times modulo 2^64 as unsigned nanoseconds. Our lines equal
+// babeltrace 1's where the two formats agree: babeltrace 1 also prints an
+// empty "{ }" for the absent stream context, and names a variant's option.
+func TestTimeOverflowAsBabeltrace1(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t, "traces"), "tracecompass/funky-trace")
+	want := readExpected(t, filepath.Join(dir, "EXPECTED.babeltrace1.txt.xz"))
+	got, _, _, err := view(filepath.Join(dir, "trace"), pretty.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl := strings.Split(string(got), "\n")
+	wl := strings.Split(strings.ReplaceAll(string(want), ": { }, {", ": {"), "\n")
+	if len(gl) != len(wl) {
+		t.Fatalf("%d lines, babeltrace 1 prints %d", len(gl), len(wl))
+	}
+	variant := regexp.MustCompile(`variant_value = \{ [A-Z0-9_]+ = `)
+	for i := range gl {
+		w := variant.ReplaceAllString(wl[i], "variant_value = { ")
+		if gl[i] != w {
+			t.Fatalf("line %d:\n got: %s\nwant: %s", i+1, gl[i], w)
+		}
+	}
+}

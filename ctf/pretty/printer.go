@@ -287,9 +287,15 @@ func (p *Printer) event(ev *ctf.Event) {
 		} else {
 			b = append(b, '[')
 		}
-		if o.ClockCycles {
+		switch {
+		case o.ClockCycles:
 			b = appendPadded(b, ev.Cycles, 20)
-		} else {
+		case ev.TimeOverflow:
+			// Past int64 nanoseconds (funky-trace): babeltrace2 refuses
+			// the trace; babeltrace 1 prints the time modulo 2^64 as an
+			// unsigned count of nanoseconds.
+			b = p.appendWallUnsigned(b, uint64(ev.NS))
+		default:
 			b = p.appendWall(b, ev.NS)
 		}
 		if !names {
@@ -405,6 +411,23 @@ func (p *Printer) appendWall(b []byte, ns int64) []byte {
 	b = strconv.AppendUint(b, sabs, 10)
 	b = append(b, '.')
 	return appendNano(b, nabs)
+}
+
+// appendWallUnsigned formats a time of uint64 nanoseconds from the
+// clock's origin, as babeltrace 1 does.
+func (p *Printer) appendWallUnsigned(b []byte, ns uint64) []byte {
+	sec, nsec := ns/1e9, ns%1e9
+	if p.opts.ClockSeconds {
+		b = appendUint(b, sec)
+	} else {
+		if !p.secOK || p.sec != sec {
+			p.secText = p.formatSecond(p.secText[:0], sec)
+			p.sec, p.secOK = sec, true
+		}
+		b = append(b, p.secText...)
+	}
+	b = append(b, '.')
+	return appendNano(b, nsec)
 }
 
 func (p *Printer) formatSecond(b []byte, sec uint64) []byte {
