@@ -32,6 +32,9 @@ type Config struct {
 	IgnorePID PID
 	// Fork attaches sched_process_fork for the pid-namespace ids of new tasks.
 	Fork bool
+	// NoSyscalls leaves the system call programs detached (a Tracer of
+	// fork records only).
+	NoSyscalls bool
 }
 
 // Tracer owns one loaded copy of the programs and their ring buffer. Each
@@ -40,6 +43,7 @@ type Tracer struct {
 	objs   tracetopObjects
 	rd     *ringbuf.Reader
 	fork   bool
+	nosys  bool
 	mu     sync.Mutex
 	links  []link.Link
 	raw    ringbuf.Record
@@ -146,7 +150,7 @@ func Open(cfg Config) (*Tracer, error) {
 	if err := spec.Variables[tracetopVarWakeupBytes].Set(uint64(size / 8)); err != nil {
 		return nil, fmt.Errorf("bpf: set wakeup_bytes: %w", err)
 	}
-	t := &Tracer{fork: cfg.Fork, nslots: nrSlots}
+	t := &Tracer{fork: cfg.Fork, nosys: cfg.NoSyscalls, nslots: nrSlots}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
@@ -216,6 +220,9 @@ func (t *Tracer) Start() error {
 		t.objs.SchedSwitch: "sched_switch",
 	}
 	progs := []*ebpf.Program{t.objs.SysEnter, t.objs.SysExit}
+	if t.nosys {
+		progs = nil
+	}
 	if t.fork {
 		progs = append(progs, t.objs.SchedProcessFork)
 	}

@@ -67,6 +67,7 @@ type channel struct {
 	perf  perfContexts
 	srcs  []EventSource
 	dump  *statedumpSource
+	fork  *forkSource     // the recorder's own BPF fork program, nil when a source or tracefs records forks
 	marks []atomic.Uint64 // per source watermark
 
 	mu      sync.Mutex
@@ -136,6 +137,16 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 		}
 		sels = slices.DeleteFunc(sels, func(s selection) bool { return s.sys == 0 && taken[s.name] })
 	}
+	// Without a source taking it, sched_process_fork comes from a BPF
+	// program of the recorder's own when the kernel has BPF.
+	if i := slices.IndexFunc(sels, func(s selection) bool { return s.sys == 0 && s.name == "sched_process_fork" }); i >= 0 && !r.cfg.NoBPFFork {
+		if fs, err := newForkSource(); err == nil {
+			ch.fork = fs
+			sels = slices.Delete(sels, i, i+1)
+		} else {
+			r.cfg.Logf("channel %q: sched_process_fork from tracefs (ids in nested pid namespaces from /proc, while the child lives): %v", cfg.Name, err)
+		}
+	}
 	// sched_process_fork needs the clone flags of task_newtask to tell a
 	// thread from a process.
 	hasFork, hasNewtask := false, false
@@ -160,6 +171,9 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 		if retErr != nil {
 			if err := inst.Remove(); err != nil {
 				r.cfg.Logf("%v", err)
+			}
+			if ch.fork != nil {
+				ch.fork.Close()
 			}
 		}
 	}()
@@ -201,6 +215,9 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 		}
 	}
 	ch.srcs = append(ch.srcs, cfg.Sources...)
+	if ch.fork != nil {
+		ch.srcs = append(ch.srcs, ch.fork)
+	}
 	if withDump {
 		cpus, _ := ftrace.OnlineCPUs()
 		cpu := CPU(0)

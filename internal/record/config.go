@@ -64,6 +64,10 @@ type Config struct {
 	Sink writer.Sink
 	// Tracefs is the tracefs mount point; default /sys/kernel/tracing.
 	Tracefs string
+	// NoBPFFork records sched_process_fork from tracefs even when the
+	// kernel has BPF (the recorder's own BPF fork program gives the
+	// child's ids in nested pid namespaces exactly).
+	NoBPFFork bool
 	// NoStatedump skips the statedump at start.
 	NoStatedump bool
 	// Logf receives warnings (lost events, CPU hotplug); nil discards them.

@@ -95,10 +95,12 @@
 // # Namespaces of new tasks
 //
 // sched_process_fork carries the child's thread ids in every pid
-// namespace (vtids) and its namespace inode. A source implementing
-// TracepointProvider (the BPF source) records it exactly at fork time;
-// without one, the ids come from /proc/CHILD while the child lives and the
-// namespace from the parent's pid_for_children otherwise.
+// namespace (vtids) and its namespace inode, read by a BPF program at
+// fork time: that of a source implementing TracepointProvider (the BPF
+// syscall source), else the recorder's own (a fork-only BPF program).
+// Without BPF (or with Config.NoBPFFork) it comes from tracefs: the ids
+// from /proc/CHILD while the child lives, the namespace from the parent's
+// pid_for_children otherwise.
 //
 // # Output and live
 //

@@ -94,15 +94,19 @@ func TestForkIntoNewPIDNamespace(t *testing.T) {
 	preInit := firstChild(t, pre.Process.Pid)
 	preNS := nsInode(t, preInit)
 
-	for _, mode := range []string{"bpf", "tracefs"} {
+	// bpf: the syscall source takes sched_process_fork; recorder: the
+	// recorder's own BPF fork program; tracefs: tracefs and /proc.
+	for _, mode := range []string{"bpf", "recorder", "tracefs"} {
 		t.Run(mode, func(t *testing.T) {
 			ch := record.Channel{Events: []string{"sched_process_fork", "sched_process_exit"}}
-			if mode == "bpf" {
+			if mode != "tracefs" {
 				if err := bpf.Check(); err != nil {
 					if errors.Is(err, bpf.ErrNotSupported) {
 						testenv.Missing(t, err.Error())
 					}
 				}
+			}
+			if mode == "bpf" {
 				src, err := events.NewSource(events.SourceConfig{Fork: true, IgnorePID: bpf.PID(os.Getpid())})
 				if err != nil {
 					t.Fatal(err)
@@ -112,7 +116,7 @@ func TestForkIntoNewPIDNamespace(t *testing.T) {
 			}
 			out := t.TempDir()
 			rec, err := record.New(record.Config{Session: "test-forkns-" + mode, OutputDir: out,
-				Channels: []record.Channel{ch}})
+				Channels: []record.Channel{ch}, NoBPFFork: mode == "tracefs"})
 			if err != nil {
 				t.Fatal(err)
 			}

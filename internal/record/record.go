@@ -209,6 +209,12 @@ func (r *Recorder) flushMetadata() error {
 
 func (r *Recorder) removeInstances() {
 	for _, ch := range r.chans {
+		if ch.fork != nil {
+			ch.fork.Close()
+			ch.fork = nil
+		}
+	}
+	for _, ch := range r.chans {
 		if ch.inst != nil {
 			if err := ch.inst.Remove(); err != nil {
 				r.cfg.Logf("%v", err)
