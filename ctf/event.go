@@ -105,6 +105,12 @@ type Event struct {
 	HasBounds  bool
 	BeginCycle uint64
 	EndCycle   uint64
+	// CountUnknown (KindDiscarded) says how many events were discarded is
+	// not known: the stream's first packet already had a nonzero
+	// discarded-event counter, so Count is that counter, covering
+	// whatever the tracer lost before the packet's end (babeltrace2:
+	// "Tracer may have discarded events").
+	CountUnknown bool
 
 	// Values holds every decoded field of the event (and of its packet's
 	// header and context); Root gives the index of each scope's root

@@ -67,16 +67,18 @@ type stream struct {
 	pktRoot    [3]int32
 	pktStamp   uint64
 
-	prevDisc  uint64
-	prevSeq   uint64
-	prevEnd   uint64
-	havePrev  bool
-	pendDisc  uint64 // discarded events to report before the next event
-	pendLost  uint64
-	discBegin uint64
-	discEnd   uint64
-	lostBegin uint64
-	lostEnd   uint64
+	prevDisc uint64
+	prevSeq  uint64
+	prevEnd  uint64
+	havePrev bool
+	pendDisc uint64 // discarded events to report before the next event
+	// discUnknown says pendDisc is only the first packet's counter.
+	discUnknown bool
+	pendLost    uint64
+	discBegin   uint64
+	discEnd     uint64
+	lostBegin   uint64
+	lostEnd     uint64
 
 	// tailErr is the damage found after the last indexed packet.
 	tailErr error
@@ -168,6 +170,10 @@ func (s *stream) loadPacket() error {
 		}
 		if delta > 0 {
 			s.pendDisc = delta
+			// The stream's first packet already counts discarded events:
+			// how many were lost before it is unknown (babeltrace2:
+			// "Tracer may have discarded events").
+			s.discUnknown = !s.havePrev
 			s.discBegin, s.discEnd = info.Begin, info.End
 			if s.havePrev {
 				s.discBegin = s.prevEnd
@@ -354,9 +360,11 @@ func (s *stream) message() {
 	var b, e uint64
 	if s.pendDisc > 0 {
 		ev.Kind, ev.Count = KindDiscarded, s.pendDisc
+		ev.CountUnknown = s.discUnknown
 		b, e = s.discBegin, s.discEnd
 		s.pendDisc = 0
 	} else {
+		ev.CountUnknown = false
 		ev.Kind, ev.Count = KindLostPackets, s.pendLost
 		b, e = s.lostBegin, s.lostEnd
 		s.pendLost = 0

@@ -535,3 +535,54 @@ func TestTimeOverflowAsBabeltrace1(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscardedUnknownCountMatchesPeer: when the first packet of a stream
+// already counts discarded events, babeltrace2 cannot tell how many were
+// lost before it and says "Tracer may have discarded events". The trace
+// is the shared ust-libc-small with the first packet's events_discarded
+// (packet context, after the 32-byte packet header and five 64-bit
+// fields) set to 5, and without its index.
+func TestDiscardedUnknownCountMatchesPeer(t *testing.T) {
+	bt := testenv.Program(t, "babeltrace2")
+	src := filepath.Join(testenv.SharedDir(t, "traces"), "generated/ust-libc-small/trace/ust/uid/0/64-bit")
+	trace := filepath.Join(t.TempDir(), "trace")
+	if err := os.MkdirAll(trace, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"metadata", "channel0_0", "channel0_1"} {
+		b, err := os.ReadFile(filepath.Join(src, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == "channel0_0" {
+			if !bytes.Equal(b[72:80], make([]byte, 8)) {
+				t.Fatalf("events_discarded of the first packet is % x, want 0", b[72:80])
+			}
+			b[72] = 5
+		}
+		if err := os.WriteFile(filepath.Join(trace, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bt, trace)
+	cmd.Env = testenv.Env()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	peer, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("babeltrace2: %v\n%s", err, stderr.Bytes())
+	}
+	if !bytes.Contains(stderr.Bytes(), []byte("Tracer may have discarded events between")) {
+		t.Fatalf("babeltrace2 does not say the count is unknown:\n%s", stderr.Bytes())
+	}
+	got, errs, _, err := view(trace, pretty.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, peer) {
+		t.Errorf("stdout differs from babeltrace2 at %s", firstDiff(got, peer))
+	}
+	if g, w := normErr(errs, trace), normErr(stderr.Bytes(), trace); g != w {
+		t.Errorf("stderr:\n got: %q\nwant: %q", g, w)
+	}
+}

@@ -604,12 +604,18 @@ func (p *Printer) enum(b []byte, n *node, bits uint64) []byte {
 // error writer.
 func (p *Printer) discarded(ev *ctf.Event, what string) {
 	var b []byte
-	b = append(b, "WARNING: Tracer discarded "...)
-	b = strconv.AppendUint(b, ev.Count, 10)
-	b = append(b, ' ')
-	b = append(b, what...)
-	if ev.Count != 1 {
+	if ev.CountUnknown {
+		b = append(b, "WARNING: Tracer may have discarded "...)
+		b = append(b, what...)
 		b = append(b, 's')
+	} else {
+		b = append(b, "WARNING: Tracer discarded "...)
+		b = strconv.AppendUint(b, ev.Count, 10)
+		b = append(b, ' ')
+		b = append(b, what...)
+		if ev.Count != 1 {
+			b = append(b, 's')
+		}
 	}
 	b = append(b, ' ')
 	if ev.HasBounds {
