@@ -57,6 +57,10 @@ func FuzzDecode(f *testing.F) {
 	binary.LittleEndian.PutUint16(fork[8:], uint16(KindFork))
 	binary.LittleEndian.PutUint16(fork[10:], forkSize)
 	f.Add(fork)
+	sw := make([]byte, switchSize)
+	binary.LittleEndian.PutUint16(sw[8:], uint16(KindSwitch))
+	binary.LittleEndian.PutUint16(sw[10:], switchSize)
+	f.Add(sw)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Record
 		if err := r.Decode(b); err != nil {
