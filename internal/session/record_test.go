@@ -255,3 +255,45 @@ func TestNotRootMessage(t *testing.T) {
 		t.Errorf("as nobody: %v\n%s", err, b)
 	}
 }
+
+// TestPerfContextSession: add-context -t perf:thread:page-fault through the
+// daemon, with no system call enabled, records the counter; a hardware
+// counter this machine lacks is refused at add-context time.
+func TestPerfContextSession(t *testing.T) {
+	cl := daemon(t)
+	const name = "perf-session"
+	out := filepath.Join(t.TempDir(), "trace")
+	call(t, cl, &Request{Cmd: CmdCreate, Session: name, Create: &CreateArgs{OutputDir: out}})
+	call(t, cl, &Request{Cmd: CmdEnableEvent, Session: name, Event: &EventArgs{Names: []string{"sched_switch"}}})
+	call(t, cl, &Request{Cmd: CmdAddContext, Session: name, Context: &ContextArgs{Types: []string{"tid", "perf:thread:page-fault"}}})
+	if _, err := os.Stat("/sys/bus/event_source/devices/cpu"); err != nil {
+		r, _ := cl.Call(&Request{Cmd: CmdAddContext, Session: name, Context: &ContextArgs{Types: []string{"perf:cpu:cpu-cycles"}}})
+		if !strings.Contains(r.Err, "not available") {
+			t.Errorf("add-context perf:cpu:cpu-cycles without a PMU: %q", r.Err)
+		}
+	}
+	call(t, cl, &Request{Cmd: CmdStart, Session: name})
+	child := exec.Command("dd", "if=/dev/zero", "of=/dev/null", "bs=16M", "count=4", "status=none")
+	if b, err := child.CombinedOutput(); err != nil {
+		t.Fatalf("dd: %v\n%s", err, b)
+	}
+	call(t, cl, &Request{Cmd: CmdStop, Session: name})
+	call(t, cl, &Request{Cmd: CmdDestroy, Session: name})
+	text := babeltrace(t, filepath.Join(out, "kernel"))
+	re := regexp.MustCompile(`perf_thread_page_fault = (\d+)`)
+	var most uint64
+	for _, l := range strings.Split(text, "\n") {
+		if !strings.Contains(l, "tid = "+strconv.Itoa(child.Process.Pid)+",") {
+			continue
+		}
+		if m := re.FindStringSubmatch(l); m != nil {
+			v, _ := strconv.ParseUint(m[1], 10, 64)
+			most = max(most, v)
+		}
+	}
+	// dd touches a 16 MiB buffer: at least 4096 page faults.
+	if most < 4096 {
+		t.Errorf("dd's perf_thread_page_fault reached %d, want at least 4096", most)
+	}
+	t.Logf("dd: perf_thread_page_fault up to %d", most)
+}

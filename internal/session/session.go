@@ -106,8 +106,8 @@ func checkContext(t string) error {
 	if slices.Contains(knownContexts, t) {
 		return nil
 	}
-	if strings.HasPrefix(t, "perf:") {
-		return fmt.Errorf("context %s: perf counters are not recorded yet (known: %s)", t, strings.Join(knownContexts, ", "))
+	if _, isPerf, err := record.CheckContext(t); isPerf {
+		return err // nil, or why this counter cannot be had here
 	}
 	return fmt.Errorf("unknown context type %q (known: %s)", t, strings.Join(knownContexts, ", "))
 }
@@ -164,9 +164,14 @@ func (s *session) build(self int) (warn string, err error) {
 		if s.live {
 			ch.LiveTimer = time.Duration(s.liveUS) * time.Microsecond
 		}
-		if len(ch.Syscalls) > 0 && s.bpfs == nil {
-			src, err := events.NewSource(events.SourceConfig{Syscalls: ch.Syscalls, IgnorePID: bpf.PID(self)})
+		// Perf counter contexts are read by the eBPF source too, so a
+		// channel with one gets the source even without system calls.
+		perfCtx := slices.ContainsFunc(ch.Contexts, func(t string) bool { return strings.HasPrefix(t, "perf:") })
+		if (len(ch.Syscalls) > 0 || perfCtx) && s.bpfs == nil {
+			src, err := events.NewSource(events.SourceConfig{Syscalls: ch.Syscalls, Perf: perfCtx, IgnorePID: bpf.PID(self)})
 			switch {
+			case errors.Is(err, bpf.ErrNotSupported) && perfCtx:
+				return "", fmt.Errorf("perf counter contexts need eBPF: %w", err)
 			case errors.Is(err, bpf.ErrNotSupported):
 				s.syscalls = "tracefs syscall events, without user-space strings: " + err.Error()
 				warn = "Warning: system calls are recorded without their strings (paths): " + err.Error()
@@ -175,7 +180,9 @@ func (s *session) build(self int) (warn string, err error) {
 			default:
 				s.bpfs = src
 				ch.Sources = append(ch.Sources, src)
-				s.syscalls = "bpf, with user-space strings"
+				if len(ch.Syscalls) > 0 {
+					s.syscalls = "bpf, with user-space strings"
+				}
 			}
 		}
 		cfg.Channels = append(cfg.Channels, ch)

@@ -24,6 +24,9 @@ type SourceConfig struct {
 	// Fork records sched_process_fork with the child's ids in every pid
 	// namespace (leave tracefs' sched_process_fork off then).
 	Fork bool
+	// Perf says the source is wanted for perf counter contexts (see
+	// ProvidePerf), so it is made even when no system call is selected.
+	Perf bool
 	// IgnorePID is a process whose system calls are not recorded.
 	IgnorePID bpf.PID
 	// RingSize is the BPF ring buffer size (0: bpf.DefaultRingSize).
@@ -89,7 +92,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sys) == 0 && !unknown && !cfg.Fork {
+	if len(sys) == 0 && !unknown && !cfg.Fork && !cfg.Perf {
 		return nil, fmt.Errorf("no system call matches %q", cfg.Syscalls)
 	}
 	tr, err := bpf.Open(bpf.Config{RingSize: cfg.RingSize, IgnorePID: cfg.IgnorePID, Fork: cfg.Fork})
