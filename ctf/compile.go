@@ -62,7 +62,8 @@ type op struct {
 // fieldRef is a resolved field reference: a value already decoded in the
 // current event, found from the root of an absolute scope (depth < 0) or
 // from an enclosing struct on the decoder's struct stack (depth >= 0),
-// then down through struct members.
+// then down through struct members (path >= 0: member index) and variant
+// options (path < 0: option -path-1, which must be the selected one).
 type fieldRef struct {
 	scope meta.Scope
 	depth int32
@@ -455,12 +456,24 @@ func (c *compiler) resolve(r meta.FieldRef, want func(*meta.Class) bool) (*field
 	return nil, errors.New("no such field")
 }
 
-// down resolves names through struct members. limit, when >= 0, bounds
-// the first member index (only members decoded before the referring one).
+// down resolves names through struct members and variant options (an
+// option is named by its name, as babeltrace2 does: `v.A.len`; the
+// reference then holds only when that option is the selected one, which
+// the decoder checks). limit, when >= 0, bounds the first member index
+// (only members decoded before the referring one).
 func (c *compiler) down(ref *fieldRef, cls *meta.Class, path []string, limit int) (*fieldRef, error) {
 	for k, name := range path {
+		if cls.Kind == meta.KindVariant && k > 0 {
+			i := cls.FieldIndex(name)
+			if i < 0 {
+				return nil, fmt.Errorf("variant has no option %q", name)
+			}
+			ref.path = append(ref.path, -int32(i)-1)
+			cls = cls.Fields[i].Class
+			continue
+		}
 		if cls.Kind != meta.KindStruct {
-			return nil, fmt.Errorf("%q is inside a %s, not a struct", name, cls.Kind)
+			return nil, fmt.Errorf("%q is inside a %s, not a struct or variant", name, cls.Kind)
 		}
 		i := cls.FieldIndex(name)
 		if i < 0 {

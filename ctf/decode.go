@@ -111,6 +111,14 @@ func (d *decoder) refValue(r *fieldRef) uint64 {
 	}
 	v := &d.vals[base]
 	for _, p := range r.path {
+		if p < 0 {
+			if v.Opt != -p-1 || v.N < 1 {
+				d.fail(d.off, "field reference through option %d of a variant whose selected option is %d", -p-1, v.Opt)
+				return 0
+			}
+			v = &d.vals[v.Start]
+			continue
+		}
 		v = &d.vals[v.Start+p]
 	}
 	return v.Bits

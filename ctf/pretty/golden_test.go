@@ -586,3 +586,49 @@ func TestDiscardedUnknownCountMatchesPeer(t *testing.T) {
 		t.Errorf("stderr:\n got: %q\nwant: %q", g, w)
 	}
 }
+
+// TestReferenceThroughVariant: a sequence whose length is a member of a
+// variant option, named through the option (`v.A.n`), as babeltrace2
+// accepts it (testdata/variant-path, hand-made). When another option is
+// selected the reference has no value: the event is refused with an
+// error (babeltrace2 2.0 then reads whatever its unselected option's
+// field object last held).
+func TestReferenceThroughVariant(t *testing.T) {
+	const trace = "testdata/variant-path/trace"
+	want := "ev: { tag = ( \"A\" : container = 0 ), v = { { n = 2 } }, seq = [ [0] = 7, [1] = 8 ] }\n" +
+		"ev: { tag = ( \"A\" : container = 0 ), v = { { n = 1 } }, seq = [ [0] = 5 ] }\n"
+	got, _, _, err := view(trace, pretty.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if bt, err := exec.LookPath("babeltrace2"); err == nil || testenv.Strict() {
+		if err != nil {
+			testenv.Program(t, "babeltrace2")
+		}
+		cmd := exec.Command(bt, trace)
+		cmd.Env = testenv.Env()
+		peer, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("babeltrace2: %v", err)
+		}
+		if !bytes.Equal(got, peer) {
+			t.Errorf("differs from babeltrace2 at %s", firstDiff(got, peer))
+		}
+	}
+	// The same trace with a third event selecting option B.
+	dir := filepath.Join(t.TempDir(), "trace")
+	os.MkdirAll(dir, 0o755)
+	meta, _ := os.ReadFile(filepath.Join(trace, "metadata"))
+	os.WriteFile(filepath.Join(dir, "metadata"), meta, 0o644)
+	os.WriteFile(filepath.Join(dir, "stream"), []byte{0, 2, 7, 8, 1, 1, 3, 2, 10, 11, 12}, 0o644)
+	got, _, _, err = view(dir, pretty.DefaultOptions())
+	if err == nil || !strings.Contains(err.Error(), "selected option is 1") || !strings.Contains(err.Error(), "byte 0x7") {
+		t.Errorf("error %v, want the unselected option named", err)
+	}
+	if !strings.HasPrefix(want, string(got)) || len(got) == 0 {
+		t.Errorf("events before the error: %q", got)
+	}
+}
