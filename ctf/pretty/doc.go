@@ -8,12 +8,15 @@
 // leading underscores, integer bases, enumerations, strings with escapes,
 // arrays, variants and floats, and its options (--clock-*, --no-delta,
 // --names, --fields). Discarded events and lost packets are reported on a
-// second writer (stderr) as babeltrace2 reports them.
+// second writer (stderr) as babeltrace2 reports them. Options.NoBT2Quirks
+// prints empty strings as "" where babeltrace2 2.0 prints a recycled
+// object's old value.
 //
 // A Printer formats into one reused buffer and caches, per event class, the
 // text that does not change from event to event; printing an event does
-// not allocate. Run drives a whole Source (decoding and printing in two
-// goroutines) with babeltrace2's --begin/--end trimming; InputNames gives
+// not allocate. Run drives a whole Source (decoding and printing each
+// event in turn, while its values are in the cache) with babeltrace2's
+// --begin/--end trimming; InputNames gives
 // babeltrace2's trace and stream names for the input paths.
 //
 //	o := pretty.DefaultOptions()

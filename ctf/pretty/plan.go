@@ -24,12 +24,23 @@ type node struct {
 	base     int
 	size     int
 	// stale holds the last non-empty value of a NUL-terminated string
-	// field outside arrays. babeltrace2 2.0 recycles its event objects
-	// per event class and does not clear a string field that decodes
-	// empty: such a string prints as whatever the recycled object held,
-	// in practice the value of the previous event of the same class when
-	// that event was printed (and its object released) before the new
-	// one was decoded (tracevizlab/wget-k, tracecompass/many-threads).
+	// field outside arrays. What babeltrace2 2.0 does (its sources):
+	// clearing a string field only sets its length to 0, and reading it
+	// returns its buffer, which still holds the previous NUL-terminated
+	// value when the new one is empty (nothing is appended); event
+	// objects, with their field objects, come from a per-event-class
+	// object pool that hands out the most recently released object
+	// first, and an event is released when the sink has printed it. So an
+	// empty string prints as the last non-empty value decoded into the
+	// recycled object: the previous event of the class when that event
+	// was printed before the new one was decoded (tracevizlab/wget-k,
+	// tracecompass/many-threads). Whether it was depends on how far the
+	// decoding runs ahead of printing: each stream's iterator decodes
+	// batches of up to 15 messages, counting its stream and packet
+	// beginning/end messages, and the muxer hands the sink batches of 15.
+	// An exact model needs where those non-event messages fall in the
+	// muxer's order, which a ctf.Source does not give; Printer.event
+	// approximates the lead as 15×(streams+1) messages.
 	stale   []byte
 	inArray bool
 }
