@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -37,11 +36,12 @@ const maxSmallPayload = 1 << 20
 
 func (s *Server) serveControl(c net.Conn) {
 	cc := &ctlConn{peer: c.RemoteAddr().String()}
-	br := bufio.NewReaderSize(c, 64<<10)
+	m := newMsgConn(c, &controlBufs, 0, s.cfg.MessageTimeout)
 	var hdr [proto.HeaderSize]byte
 	var payload, out []byte
 	var reason string
 	defer func() {
+		m.close()
 		if reason != "" && !s.isClosed() {
 			s.logf("control connection from %s closed: %s", cc.peer, reason)
 		}
@@ -51,7 +51,7 @@ func (s *Server) serveControl(c net.Conn) {
 	}()
 	var off int64
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		if err := m.next(hdr[:]); err != nil {
 			if err != io.EOF {
 				reason = fmt.Sprintf("reading a command header at byte 0x%x: %v", off, err)
 			}
@@ -68,7 +68,7 @@ func (s *Server) serveControl(c net.Conn) {
 			return
 		}
 		var err error
-		payload, err = readFull(br, payload, int(h.DataSize))
+		payload, err = m.readFull(payload, int(h.DataSize))
 		if err != nil {
 			reason = fmt.Sprintf("reading the %d-byte payload of %v at byte 0x%x: %v", h.DataSize, h.Cmd, off, err)
 			return
@@ -76,8 +76,11 @@ func (s *Server) serveControl(c net.Conn) {
 		s.mu.Lock()
 		out, err = s.control(cc, h.Cmd, payload, out[:0])
 		s.mu.Unlock()
+		if cap(payload) > keptPayload {
+			payload = nil // a large metadata message does not stay in memory
+		}
 		if len(out) > 0 {
-			if _, werr := c.Write(out); werr != nil {
+			if werr := writeAll(c, s.cfg.MessageTimeout, out); werr != nil {
 				reason = fmt.Sprintf("writing the reply to %v: %v", h.Cmd, werr)
 				return
 			}
@@ -89,6 +92,10 @@ func (s *Server) serveControl(c net.Conn) {
 		off += proto.HeaderSize + int64(h.DataSize)
 	}
 }
+
+// keptPayload is the largest payload buffer a control connection keeps
+// between commands.
+const keptPayload = 64 << 10
 
 func generic(out []byte, ret proto.RetCode) []byte {
 	r := proto.GenericReply{Ret: ret}

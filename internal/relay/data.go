@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -12,11 +11,12 @@ import (
 
 func (s *Server) serveData(c net.Conn) {
 	peer := c.RemoteAddr().String()
-	br := bufio.NewReaderSize(c, 256<<10)
+	m := newMsgConn(c, &dataBufs, 0, s.cfg.MessageTimeout)
+	defer m.close()
 	var hdr [proto.DataHeaderSize]byte
 	var off int64
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		if err := m.next(hdr[:]); err != nil {
 			if err != io.EOF && !s.isClosed() {
 				s.logf("data connection from %s closed: reading a packet header at byte 0x%x: %v", peer, off, err)
 			}
@@ -24,7 +24,7 @@ func (s *Server) serveData(c net.Conn) {
 		}
 		var h proto.DataHeader
 		h.Decode(hdr[:])
-		if err := s.receivePacket(c, br, &h); err != nil {
+		if err := s.receivePacket(m, &h); err != nil {
 			s.logf("data connection from %s closed: packet %d of stream %d at byte 0x%x: %v", peer, h.NetSeqNum, h.StreamID, off, err)
 			return
 		}
@@ -35,7 +35,7 @@ func (s *Server) serveData(c net.Conn) {
 
 // receivePacket writes one data packet: the file offset is reserved under
 // the lock, the bytes are copied from the socket to the file without it.
-func (s *Server) receivePacket(conn net.Conn, br *bufio.Reader, h *proto.DataHeader) error {
+func (s *Server) receivePacket(m *msgConn, h *proto.DataHeader) error {
 	total := uint64(h.DataSize) + uint64(h.PaddingSize)
 	s.mu.Lock()
 	st := s.streams[h.StreamID]
@@ -80,6 +80,7 @@ func (s *Server) receivePacket(conn net.Conn, br *bufio.Reader, h *proto.DataHea
 	// through user space.
 	var err error
 	left := int64(h.DataSize)
+	br := m.br
 	if n := min(int64(br.Buffered()), left); n > 0 {
 		p, _ := br.Peek(int(n))
 		if _, werr := f.Write(p); werr != nil {
@@ -88,12 +89,15 @@ func (s *Server) receivePacket(conn net.Conn, br *bufio.Reader, h *proto.DataHea
 		br.Discard(int(n))
 		left -= n
 	}
-	if left > 0 && err == nil {
-		n, rerr := f.ReadFrom(io.LimitReader(conn, left))
+	for left > 0 && err == nil {
+		step := min(left, deadlineStep)
+		m.refresh()
+		n, rerr := f.ReadFrom(io.LimitReader(m.c, step))
+		left -= n
 		switch {
 		case rerr != nil:
-			err = fmt.Errorf("copy packet to data file: %w", rerr)
-		case n < left:
+			err = fmt.Errorf("copy packet to data file: %w", m.midErr(rerr))
+		case n < step:
 			err = io.ErrUnexpectedEOF
 		}
 	}

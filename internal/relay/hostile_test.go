@@ -2,10 +2,12 @@ package relay
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -139,5 +141,80 @@ func TestCleanRelPath(t *testing.T) {
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("%q: %q %v", tc.in, got, err)
 		}
+	}
+}
+
+// TestHalfOpenConnections: peers that stop in the middle of a message, or
+// viewers that stay silent, are closed by the relay after its timeouts;
+// peers beyond the connection limit are closed at once; so goroutines and
+// memory stay bounded whatever the number of such peers, and a tracer idle
+// between two commands keeps its connection.
+func TestHalfOpenConnections(t *testing.T) {
+	const maxConns = 40
+	tr := startRelayConfig(t, Config{OutputDir: t.TempDir(), MessageTimeout: 200 * time.Millisecond,
+		ViewerIdleTimeout: 300 * time.Millisecond, MaxConnections: maxConns})
+	idle := dial(t, tr.ctl)
+	idle.Write(versionCmd())
+	if _, err := io.ReadFull(idle, make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	connect := append(proto.AppendViewerCommand(nil, proto.ViewerConnect), (&proto.Connect{Major: 2, Minor: 13, Type: 1}).Append(nil)...)
+	dataHdr := (&proto.DataHeader{StreamID: 1, DataSize: 1 << 20}).Append(nil)
+	peers := []struct {
+		addr string
+		b    []byte
+	}{
+		{tr.ctl, versionCmd()[:10]},                 // a part of a header
+		{tr.ctl, versionCmd()[:proto.HeaderSize+3]}, // a part of a payload
+		{tr.data, dataHdr[:20]},                     // a part of a packet header
+		{tr.live, connect[:10]},                     // a part of a viewer command
+		{tr.live, connect},                          // a viewer silent after CONNECT
+	}
+	// Tracers silent since they connected (a data connection before the
+	// first stream) keep their connection, within the limit.
+	var silent []net.Conn
+	for range 3 {
+		silent = append(silent, dial(t, tr.data))
+	}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	g0 := runtime.NumGoroutine()
+	maxG := g0
+	var conns []net.Conn
+	for i := range 300 {
+		p := peers[i%len(peers)]
+		c := dial(t, p.addr)
+		c.Write(p.b)
+		conns = append(conns, c)
+		maxG = max(maxG, runtime.NumGoroutine())
+	}
+	runtime.ReadMemStats(&m1)
+	// The relay closes every one of them (none of them closes first).
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.Copy(io.Discard, c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("peer %d (%d bytes to %s): still open", i, len(peers[i%len(peers)].b), peers[i%len(peers)].addr)
+		}
+		c.Close()
+	}
+	// One goroutine per connection the relay holds, at most maxConns.
+	if maxG > g0+maxConns {
+		t.Errorf("%d goroutines with %d half-open peers, %d before (limit %d connections)", maxG, len(conns), g0, maxConns)
+	}
+	if grown := int64(m1.HeapInuse) - int64(m0.HeapInuse); grown > 16<<20 {
+		t.Errorf("heap grew by %d bytes with %d half-open peers", grown, len(conns))
+	}
+	for _, c := range silent {
+		c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("silent tracer connection: %v", err)
+		}
+	}
+	// The tracer idle all along still works.
+	idle.Write(createCmd("idle", "h"))
+	if _, err := io.ReadFull(idle, make([]byte, 16+len("h/idle-19700101-000001")+1)); err != nil {
+		t.Fatalf("idle tracer: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -55,12 +54,13 @@ const maxPacketRead = 64 << 20
 func (s *Server) serveLive(c net.Conn) {
 	v := &viewerConn{peer: c.RemoteAddr().String(), attached: map[proto.SessionID]*session{},
 		vs: map[proto.StreamID]*vstream{}, known: map[proto.StreamID]bool{}}
-	br := bufio.NewReaderSize(c, 4096)
+	m := newMsgConn(c, &viewerBufs, s.cfg.ViewerIdleTimeout, s.cfg.MessageTimeout)
 	var hdr [proto.ViewerHeaderSize]byte
 	var payload [20]byte
 	var out []byte
 	var reason string
 	defer func() {
+		m.close()
 		if reason != "" && !s.isClosed() {
 			s.logf("viewer connection from %s closed: %s", v.peer, reason)
 		}
@@ -75,7 +75,7 @@ func (s *Server) serveLive(c net.Conn) {
 	}()
 	var off int64
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		if err := m.next(hdr[:]); err != nil {
 			if err != io.EOF {
 				reason = fmt.Sprintf("reading a command header at byte 0x%x: %v", off, err)
 			}
@@ -85,29 +85,32 @@ func (s *Server) serveLive(c net.Conn) {
 		h.Decode(hdr[:])
 		n := proto.ViewerPayloadSize(h.Cmd)
 		if n < 0 {
-			c.Write(generic(out[:0], proto.ErrUnk))
+			writeAll(c, s.cfg.MessageTimeout, generic(out[:0], proto.ErrUnk))
 			reason = fmt.Sprintf("unknown command %d at byte 0x%x", uint32(h.Cmd), off)
 			return
 		}
-		if _, err := io.ReadFull(br, payload[:n]); err != nil {
-			reason = fmt.Sprintf("reading the payload of %v at byte 0x%x: %v", h.Cmd, off, err)
+		if _, err := io.ReadFull(m.br, payload[:n]); err != nil {
+			reason = fmt.Sprintf("reading the payload of %v at byte 0x%x: %v", h.Cmd, off, m.midErr(err))
 			return
 		}
-		var data []byte
+		var sec fileSection
 		var err error
-		out, data, err = s.viewer(v, h.Cmd, payload[:n], out[:0])
+		out, sec, err = s.viewer(v, h.Cmd, payload[:n], out[:0])
 		if debugViewer {
 			s.logf("viewer %s: %v %x -> %x", v.peer, h.Cmd, payload[:n], out)
 		}
 		if len(out) > 0 {
-			bufs := net.Buffers{out}
-			if len(data) > 0 {
-				bufs = append(bufs, data)
+			werr := writeAll(c, s.cfg.MessageTimeout, out)
+			if werr == nil && sec.n > 0 {
+				werr = sendFile(c, s.cfg.MessageTimeout, sec.f, sec.off, sec.n)
 			}
-			if _, werr := bufs.WriteTo(c); werr != nil {
+			if werr != nil {
 				reason = fmt.Sprintf("writing the reply to %v: %v", h.Cmd, werr)
 				return
 			}
+		}
+		if cap(out) > keptPayload {
+			out = nil
 		}
 		if err != nil {
 			reason = fmt.Sprintf("%v at byte 0x%x: %v", h.Cmd, off, err)
@@ -117,21 +120,28 @@ func (s *Server) serveLive(c net.Conn) {
 	}
 }
 
+// fileSection is the part of a file that follows a reply (GET_PACKET,
+// GET_METADATA): sent from the page cache, never held in memory.
+type fileSection struct {
+	f      *os.File
+	off, n int64
+}
+
 // viewer handles one command; data follows out in the reply.
-func (s *Server) viewer(v *viewerConn, cmd proto.ViewerCmd, p []byte, out []byte) ([]byte, []byte, error) {
+func (s *Server) viewer(v *viewerConn, cmd proto.ViewerCmd, p []byte, out []byte) ([]byte, fileSection, error) {
 	if cmd == proto.ViewerConnect {
 		var m proto.Connect
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
 		if v.connected {
-			return out, nil, protoErr("second CONNECT")
+			return out, fileSection{}, protoErr("second CONNECT")
 		}
 		if m.Major != proto.Major {
-			return out, nil, protoErr("viewer speaks protocol %d.%d", m.Major, m.Minor)
+			return out, fileSection{}, protoErr("viewer speaks protocol %d.%d", m.Major, m.Minor)
 		}
 		if m.Type != proto.ConnCommand && m.Type != proto.ConnNotification {
-			return out, nil, protoErr("unknown connection type %d", m.Type)
+			return out, fileSection{}, protoErr("unknown connection type %d", m.Type)
 		}
 		v.connected, v.minor = true, min(m.Minor, proto.Minor)
 		r := proto.Connect{Major: proto.Major, Minor: proto.Minor}
@@ -141,16 +151,16 @@ func (s *Server) viewer(v *viewerConn, cmd proto.ViewerCmd, p []byte, out []byte
 			r.ViewerSessionID = s.nextViewer
 			s.mu.Unlock()
 		}
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	}
 	if !v.connected {
-		return out, nil, protoErr("command before CONNECT")
+		return out, fileSection{}, protoErr("command before CONNECT")
 	}
 	switch cmd {
 	case proto.ViewerCreateSession:
 		v.created = true
 		r := proto.StatusReply{Status: proto.CreateOK}
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	case proto.ViewerListSessions:
 		s.mu.Lock()
 		var r proto.ListSessionsReply
@@ -163,20 +173,20 @@ func (s *Server) viewer(v *viewerConn, cmd proto.ViewerCmd, p []byte, out []byte
 		}
 		s.mu.Unlock()
 		sort.Slice(r.Sessions, func(i, j int) bool { return r.Sessions[i].ID < r.Sessions[j].ID })
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	case proto.ViewerAttachSession:
 		var m proto.AttachSession
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
 		s.mu.Lock()
 		r := s.attach(v, &m)
 		s.mu.Unlock()
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	case proto.ViewerDetachSession:
 		var m proto.U64Payload
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
 		r := proto.StatusReply{Status: proto.DetachOK}
 		s.mu.Lock()
@@ -191,41 +201,41 @@ func (s *Server) viewer(v *viewerConn, cmd proto.ViewerCmd, p []byte, out []byte
 			r.Status = proto.DetachErr
 		}
 		s.mu.Unlock()
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	case proto.ViewerGetNewStreams:
 		var m proto.U64Payload
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
 		s.mu.Lock()
 		r := s.newStreams(v, proto.SessionID(m.V))
 		s.mu.Unlock()
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	case proto.ViewerGetNextIndex:
 		var m proto.U64Payload
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
 		s.mu.Lock()
 		r := s.nextIndex(v, proto.StreamID(m.V))
 		s.mu.Unlock()
-		return r.Append(out), nil, nil
+		return r.Append(out), fileSection{}, nil
 	case proto.ViewerGetPacket:
 		var m proto.GetPacket
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
-		data, r := s.getPacket(v, &m)
-		return r.Append(out), data, nil
+		sec, r := s.getPacket(v, &m)
+		return r.Append(out), sec, nil
 	case proto.ViewerGetMetadata:
 		var m proto.U64Payload
 		if err := m.Decode(p); err != nil {
-			return out, nil, err
+			return out, fileSection{}, err
 		}
-		data, r := s.getMetadata(v, proto.StreamID(m.V))
-		return r.Append(out), data, nil
+		sec, r := s.getMetadata(v, proto.StreamID(m.V))
+		return r.Append(out), sec, nil
 	}
-	return out, nil, protoErr("unexpected %v", cmd)
+	return out, fileSection{}, protoErr("unexpected %v", cmd)
 }
 
 // visible reports whether a stream may be shown to viewers: published, in
@@ -416,10 +426,10 @@ func (x *vstream) readEntry(st *stream, seg *segment, k int64, e *index.Entry) e
 	return nil
 }
 
-func (s *Server) getPacket(v *viewerConn, m *proto.GetPacket) ([]byte, proto.PacketReply) {
+func (s *Server) getPacket(v *viewerConn, m *proto.GetPacket) (fileSection, proto.PacketReply) {
 	x := v.vs[m.StreamID]
 	if x == nil || x.st.metadata || x.seg == nil || m.Len == 0 || m.Len > maxPacketRead {
-		return nil, proto.PacketReply{Status: proto.PacketErr}
+		return fileSection{}, proto.PacketReply{Status: proto.PacketErr}
 	}
 	if x.dataSeg != x.seg {
 		if x.dataF != nil {
@@ -429,22 +439,22 @@ func (s *Server) getPacket(v *viewerConn, m *proto.GetPacket) ([]byte, proto.Pac
 		f, err := x.seg.chunk.root.Open(x.seg.dataName)
 		if err != nil {
 			s.logf("viewer %s: stream %d: %v", v.peer, m.StreamID, err)
-			return nil, proto.PacketReply{Status: proto.PacketErr}
+			return fileSection{}, proto.PacketReply{Status: proto.PacketErr}
 		}
 		x.dataF, x.dataSeg = f, x.seg
 	}
-	buf := make([]byte, m.Len)
-	if n, err := x.dataF.ReadAt(buf, int64(m.Offset)); n != len(buf) {
-		s.logf("viewer %s: stream %d: read %d bytes at %d: %v", v.peer, m.StreamID, m.Len, m.Offset, err)
-		return nil, proto.PacketReply{Status: proto.PacketErr}
+	// The bytes must be in the file before the reply promises them.
+	if fi, err := x.dataF.Stat(); err != nil || m.Offset > uint64(fi.Size()) || uint64(fi.Size())-m.Offset < uint64(m.Len) {
+		s.logf("viewer %s: stream %d: %d bytes at %d are not in the data file", v.peer, m.StreamID, m.Len, m.Offset)
+		return fileSection{}, proto.PacketReply{Status: proto.PacketErr}
 	}
-	return buf, proto.PacketReply{Status: proto.PacketOK, Len: m.Len}
+	return fileSection{x.dataF, int64(m.Offset), int64(m.Len)}, proto.PacketReply{Status: proto.PacketOK, Len: m.Len}
 }
 
-func (s *Server) getMetadata(v *viewerConn, id proto.StreamID) ([]byte, proto.MetadataReply) {
+func (s *Server) getMetadata(v *viewerConn, id proto.StreamID) (fileSection, proto.MetadataReply) {
 	x := v.vs[id]
 	if x == nil || !x.st.metadata {
-		return nil, proto.MetadataReply{Status: proto.MetadataErr}
+		return fileSection{}, proto.MetadataReply{Status: proto.MetadataErr}
 	}
 	s.mu.Lock()
 	st := x.st
@@ -456,12 +466,12 @@ func (s *Server) getMetadata(v *viewerConn, id proto.StreamID) ([]byte, proto.Me
 				x.close()
 				delete(v.vs, id)
 				s.mu.Unlock()
-				return nil, proto.MetadataReply{Status: proto.MetadataErr}
+				return fileSection{}, proto.MetadataReply{Status: proto.MetadataErr}
 			}
 			x.noNewOnce = true
 		}
 		s.mu.Unlock()
-		return nil, proto.MetadataReply{Status: proto.MetadataNoNew}
+		return fileSection{}, proto.MetadataReply{Status: proto.MetadataNoNew}
 	}
 	s.mu.Unlock()
 	if x.metaChunk != c || x.metaF == nil {
@@ -471,15 +481,15 @@ func (s *Server) getMetadata(v *viewerConn, id proto.StreamID) ([]byte, proto.Me
 		}
 		f, err := c.root.Open(name)
 		if err != nil {
-			return nil, proto.MetadataReply{Status: proto.MetadataNoNew}
+			return fileSection{}, proto.MetadataReply{Status: proto.MetadataNoNew}
 		}
 		x.metaF, x.metaChunk = f, c
 	}
 	n := min(recv-x.metaSent, maxPacketRead)
-	buf := make([]byte, n)
-	if k, _ := x.metaF.ReadAt(buf, int64(x.metaSent)); uint64(k) != n {
-		return nil, proto.MetadataReply{Status: proto.MetadataNoNew}
+	if fi, err := x.metaF.Stat(); err != nil || uint64(fi.Size()) < x.metaSent+n {
+		return fileSection{}, proto.MetadataReply{Status: proto.MetadataNoNew}
 	}
+	sec := fileSection{x.metaF, int64(x.metaSent), int64(n)}
 	x.metaSent += n
-	return buf, proto.MetadataReply{Status: proto.MetadataOK, Len: n}
+	return sec, proto.MetadataReply{Status: proto.MetadataOK, Len: n}
 }

@@ -33,11 +33,20 @@ type testRelay struct {
 
 func startRelay(t testing.TB, dir string) *testRelay {
 	t.Helper()
-	tr := &testRelay{dir: dir, done: make(chan error, 1)}
-	srv, err := New(Config{OutputDir: dir, Location: time.UTC, Logf: func(f string, a ...any) {
+	return startRelayConfig(t, Config{OutputDir: dir})
+}
+
+// startRelayConfig runs a relay with cfg (its Location and Logf are set
+// for the test).
+func startRelayConfig(t testing.TB, cfg Config) *testRelay {
+	t.Helper()
+	tr := &testRelay{dir: cfg.OutputDir, done: make(chan error, 1)}
+	cfg.Location = time.UTC
+	cfg.Logf = func(f string, a ...any) {
 		tr.logs.Add(1)
 		t.Logf(f, a...)
-	}})
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -24,6 +23,19 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// DisallowClear refuses `lttng clear` (CLOSE_TRACE_CHUNK with DELETE).
 	DisallowClear bool
+	// MessageTimeout is how long a peer may send nothing in the middle of
+	// a message, or read nothing of a reply, before its connection is
+	// closed; 0 = DefaultMessageTimeout.
+	MessageTimeout time.Duration
+	// ViewerIdleTimeout is how long a live viewer may stay silent between
+	// two commands; 0 = DefaultViewerIdleTimeout, < 0 = forever. Tracers
+	// may stay silent forever between messages (a session that records
+	// nothing, a stream with no packet): LTTng's tracers do.
+	ViewerIdleTimeout time.Duration
+	// MaxConnections bounds the connections open at once on all ports
+	// (the memory of the relay); the next ones are closed at once and
+	// logged. 0 = DefaultMaxConnections.
+	MaxConnections int
 }
 
 // Server is a relay daemon. Its methods are safe for concurrent use.
@@ -59,6 +71,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.OutputDir == "" {
 		return nil, errors.New("relay: no output folder")
+	}
+	if cfg.MessageTimeout <= 0 {
+		cfg.MessageTimeout = DefaultMessageTimeout
+	}
+	switch {
+	case cfg.ViewerIdleTimeout == 0:
+		cfg.ViewerIdleTimeout = DefaultViewerIdleTimeout
+	case cfg.ViewerIdleTimeout < 0:
+		cfg.ViewerIdleTimeout = 0
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	if err := os.MkdirAll(cfg.OutputDir, 0o750); err != nil {
 		return nil, fmt.Errorf("relay: create output folder: %w", err)
@@ -135,6 +159,12 @@ func (s *Server) accept(l net.Listener, fn func(net.Conn)) error {
 			c.Close()
 			return nil
 		}
+		if len(s.conns) >= s.cfg.MaxConnections {
+			s.connMu.Unlock()
+			s.logf("connection from %s on %s refused: %d connections open", c.RemoteAddr(), l.Addr(), s.cfg.MaxConnections)
+			c.Close()
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.connMu.Unlock()
@@ -186,26 +216,3 @@ func (s *Server) isClosed() bool {
 }
 
 func (s *Server) logf(format string, args ...any) { s.cfg.Logf("relayd: "+format, args...) }
-
-// readFull reads n bytes into buf (reused), growing it as bytes arrive so
-// that an announced size costs memory only once it is really sent.
-func readFull(r io.Reader, buf []byte, n int) ([]byte, error) {
-	buf = buf[:0]
-	for len(buf) < n {
-		step := min(n-len(buf), 1<<20)
-		if cap(buf)-len(buf) < step {
-			nb := make([]byte, len(buf), len(buf)+max(step, cap(buf)))
-			copy(nb, buf)
-			buf = nb
-		}
-		k, err := io.ReadFull(r, buf[len(buf):len(buf)+step])
-		buf = buf[:len(buf)+k]
-		if err != nil {
-			if err == io.EOF && len(buf) > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return buf, err
-		}
-	}
-	return buf, nil
-}
