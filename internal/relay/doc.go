@@ -17,6 +17,14 @@
 //	...
 //	srv.Close()
 //
+// A peer that stops in the middle of a message (or stops reading a reply)
+// for Config.MessageTimeout, or a viewer silent between commands for
+// Config.ViewerIdleTimeout, is disconnected with a logged reason; tracers
+// may stay silent between messages, as LTTng's do. At most
+// Config.MaxConnections connections are open at once, and a connection
+// holds a read buffer only while it reads a message, so memory stays
+// bounded whatever peers do.
+//
 // The protocols are described in docs/format/relayd-*.md; their messages
 // are in package proto.
 package relay
