@@ -419,3 +419,44 @@ func FindPort(sysfs, name string) (string, error) {
 	}
 	return "", fmt.Errorf("%w (scanned %d ports under %s/class/virtio-ports; is virtio_console loaded?)", ErrNoPort, len(ms), sysfs)
 }
+
+// GuestOptions configure RunGuest.
+type GuestOptions struct {
+	Port     string        // device of the channel; default: found by PortName
+	Hostname string        // set the guest's hostname first (an initramfs has none)
+	Wait     time.Duration // wait this long for the port to appear (modules loading)
+	Logf     func(format string, args ...any)
+}
+
+// RunGuest is `tracetop guest`: it finds and opens the virtio-serial port,
+// sets the hostname if asked, and runs the agent until the host stops it.
+func RunGuest(ctx context.Context, o GuestOptions) (Stats, error) {
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.Hostname != "" {
+		if err := unix.Sethostname([]byte(o.Hostname)); err != nil {
+			return Stats{}, fmt.Errorf("set hostname %q: %w", o.Hostname, err)
+		}
+	}
+	dev := o.Port
+	deadline := time.Now().Add(o.Wait)
+	for dev == "" {
+		var err error
+		dev, err = FindPort("", PortName)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return Stats{}, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		return Stats{}, fmt.Errorf("guest channel: %w", err)
+	}
+	defer f.Close()
+	o.Logf("guest agent: channel %s", dev)
+	return RunAgent(ctx, f, AgentOptions{Logf: o.Logf})
+}
