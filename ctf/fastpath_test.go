@@ -149,3 +149,59 @@ func TestHeaderShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeHeaderBothOrders decodes LTTng large event headers (16-bit
+// id, 32-bit timestamp, escape 65535) of random bytes with the fast path
+// and with the generic plan, in both byte orders.
+func TestLargeHeaderBothOrders(t *testing.T) {
+	for _, order := range []meta.ByteOrder{meta.LittleEndian, meta.BigEndian} {
+		tr := genTrace(order)
+		h := tr.Streams[0].EventHeader
+		id := h.Fields[0].Class
+		id.Size, id.Align = 16, 8
+		id.Mappings[0].Ranges[0].Hi = 65534
+		id.Mappings[1].Ranges[0].Lo, id.Mappings[1].Ranges[0].Hi = 65535, 65535
+		ts := h.Fields[1].Class.Fields[0].Class.Fields[0].Class
+		ts.Size, ts.Align = 32, 8
+		tp, err := compileTrace(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp := tp.streams[0]
+		if sp.header == nil || !sp.header.large {
+			t.Fatalf("%s: large header not recognised", order)
+		}
+		r := uint64(1)
+		for n := 0; n < 2000; n++ {
+			buf := make([]byte, 32+bufPad)
+			for i := range 14 {
+				r = r*6364136223846793005 + 1442695040888963407
+				buf[i] = byte(r >> 56)
+			}
+			if n%7 == 0 {
+				buf[0], buf[1] = 0xff, 0xff // the escape
+			}
+			var fast, slow decoder
+			var rf, rs [7]int32
+			for _, d := range []*decoder{&fast, &slow} {
+				d.buf, d.end, d.last = buf, uint64(n%20)*8, 1<<40
+				d.vals = make([]Value, 0, 16)
+				d.stack = nil
+			}
+			fast.root, slow.root = &rf, &rs
+			if !fast.header(sp.header) {
+				fast.scope(meta.ScopeEventHeader, sp.eventHeader)
+			}
+			slow.scope(meta.ScopeEventHeader, sp.eventHeader)
+			if (fast.err == nil) != (slow.err == nil) || fast.off != slow.off || fast.id != slow.id ||
+				fast.ts != slow.ts || fast.got != slow.got || rf != rs || len(fast.vals) != len(slow.vals) {
+				t.Fatalf("%s, % x, end %d: fast %+v / generic %+v", order, buf[:14], fast.end, fast, slow)
+			}
+			for i := range fast.vals {
+				if fast.vals[i] != slow.vals[i] {
+					t.Fatalf("%s, % x: value %d: %+v / %+v", order, buf[:14], i, fast.vals[i], slow.vals[i])
+				}
+			}
+		}
+	}
+}
