@@ -203,7 +203,9 @@ func (a *agent) start(cfg GuestConfig) error {
 	if err := tr.Start(); err != nil {
 		return fmt.Errorf("guest recorder: start: %w", err)
 	}
-	return nil
+	// Pings answered while the recorder starts (statedump, a slow TCG
+	// guest) would give useless round trips: the host waits for this.
+	return a.w.Write(KindStarted, 0, nil)
 }
 
 func (a *agent) writeLoop() {
@@ -234,6 +236,11 @@ func (a *agent) finish(bye bool) (Stats, error) {
 	var err error
 	if a.tr != nil {
 		err = a.tr.Stop()
+		if l, ok := a.tr.(interface{ Lost() uint64 }); ok {
+			a.mu.Lock()
+			a.stats.LostEvents = l.Lost()
+			a.mu.Unlock()
+		}
 		if derr := a.tr.Destroy(); err == nil {
 			err = derr
 		}

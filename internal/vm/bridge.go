@@ -51,6 +51,7 @@ type Bridge struct {
 	w    *Writer
 
 	hello     chan struct{}
+	started   chan struct{}
 	burstDone chan struct{}
 
 	mu       sync.Mutex
@@ -87,12 +88,15 @@ func NewBridge(conn io.ReadWriteCloser, o BridgeOptions) *Bridge {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	return &Bridge{conn: conn, o: o, w: NewWriter(conn), hello: make(chan struct{}), burstDone: make(chan struct{}),
+	return &Bridge{conn: conn, o: o, w: NewWriter(conn), hello: make(chan struct{}), started: make(chan struct{}), burstDone: make(chan struct{}),
 		pending: map[uint32]int64{}, lastSeq: map[string]uint64{}, lastDisc: map[string]uint64{}}
 }
 
 // Hello is closed when the guest's hello has arrived.
 func (b *Bridge) Hello() <-chan struct{} { return b.hello }
+
+// Started is closed when the guest recorder runs.
+func (b *Bridge) Started() <-chan struct{} { return b.started }
 
 // BurstDone is closed when the replies of the attach burst are in.
 func (b *Bridge) BurstDone() <-chan struct{} { return b.burstDone }
@@ -334,6 +338,11 @@ func (b *Bridge) pinger(ctx context.Context, burstSent chan<- uint32) {
 			return true
 		}
 	}
+	select {
+	case <-b.started:
+	case <-ctx.Done():
+		return
+	}
 	for i := 0; i < b.o.Burst; i++ {
 		if !ping() || !sleep(b.o.BurstGap) {
 			return
@@ -405,6 +414,12 @@ func (b *Bridge) frame(f bframe) error {
 		b.mu.Lock()
 		b.sf.Stats = st
 		b.mu.Unlock()
+	case KindStarted:
+		select {
+		case <-b.started:
+		default:
+			close(b.started)
+		}
 	case KindBye:
 	case KindHello:
 		return &FrameError{f.Off, "second hello"}

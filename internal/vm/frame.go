@@ -25,6 +25,7 @@ const (
 	KindSyncReply   Kind = 0x05 // seq u32, t2 u64, t3 u64 (guest trace clock)
 	KindStats       Kind = 0x06 // JSON Stats
 	KindBye         Kind = 0x07 // the guest stopped: nothing follows
+	KindStarted     Kind = 0x08 // the guest recorder runs: the host may ping
 )
 
 // Host → guest frames.
@@ -51,6 +52,8 @@ func (k Kind) String() string {
 		return "stats"
 	case KindBye:
 		return "bye"
+	case KindStarted:
+		return "started"
 	case KindConfig:
 		return "config"
 	case KindStart:
@@ -200,7 +203,7 @@ type Stats struct {
 	Bytes          uint64   `json:"bytes"`           // packet bytes sent
 	DroppedPackets uint64   `json:"dropped_packets"` // queue full: whole packets dropped
 	DroppedBytes   uint64   `json:"dropped_bytes"`
-	LostEvents     []uint64 `json:"lost_events"` // per guest CPU, lost by the kernel ring buffer
+	LostEvents     uint64   `json:"lost_events"` // lost by the guest's ring buffers
 	Pings          uint64   `json:"pings"`
 }
 

@@ -1,0 +1,198 @@
+package vm_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/ctf/meta"
+	"github.com/tracetop/tracetop/internal/clocksync"
+	"github.com/tracetop/tracetop/internal/testenv"
+	"github.com/tracetop/tracetop/internal/vm"
+	"github.com/tracetop/tracetop/internal/vm/fuse"
+)
+
+// TestQEMUGuest boots a real TCG guest whose /init runs `tracetop guest`
+// (the static binary built from this tree), records host and guest with
+// vm.Record, and checks the channel, the discovery, the clock sync and the
+// fused order of the sync markers.
+func TestQEMUGuest(t *testing.T) {
+	testenv.Short(t)
+	testenv.Root(t)
+	testenv.Program(t, "qemu-system-x86_64")
+	testenv.Program(t, "cpio")
+	testenv.Program(t, "apt-get")
+	tools := filepath.Join(testenv.SharedDir(t, "tools"), "vm")
+	work := t.TempDir()
+
+	// 1. The agent: this tree's tracetop, static.
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	agent := filepath.Join(work, "tracetop")
+	build := exec.Command(gobin, "build", "-o", agent, "./cmd/tracetop")
+	build.Dir = testenv.RepoRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/tracetop: %v\n%s", err, out)
+	}
+	// 2. The guest: Debian's cloud kernel (downloaded once into
+	// TRACETOP_VM_CACHE or ~/.cache/tracetop-vm) and an initramfs.
+	gdir := filepath.Join(work, "g")
+	bg := exec.Command(filepath.Join(tools, "build-guest.sh"), "-o", gdir, "-b", agent, "-a", "guest --hostname tcg1")
+	if out, err := bg.CombinedOutput(); err != nil {
+		testenv.Missing(t, "a Debian kernel package for the guest (build-guest.sh: "+strings.TrimSpace(string(out))+")")
+	}
+	// 3. Boot it; QEMU listens on the socket.
+	sock := filepath.Join(gdir, "port.sock")
+	rg := exec.Command(filepath.Join(tools, "run-guest.sh"), "-d", gdir, "-s", sock, "-l", filepath.Join(gdir, "console.log"), "--bg", "-t", "90")
+	start := time.Now()
+	out, err := rg.Output()
+	if err != nil {
+		t.Fatalf("run-guest.sh: %v", err)
+	}
+	qpid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("run-guest.sh printed %q, want a PID", out)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(qpid, syscall.SIGKILL) // ours, by PID; usually gone already
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(gdir, "console.log"))
+			t.Logf("guest console:\n%s", b)
+		}
+	})
+
+	// 4. Record host and guest.
+	dir := filepath.Join(work, "trace")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bridges := make(chan *vm.Bridge, 1)
+	recDone := make(chan error, 1)
+	go func() {
+		recDone <- vm.Record(ctx, vm.RecordOptions{Dir: dir, Sockets: []string{sock}, Logf: t.Logf,
+			Started: func(b *vm.Bridge) { bridges <- b }})
+	}()
+	var b *vm.Bridge
+	select {
+	case b = <-bridges:
+	case err := <-recDone:
+		t.Fatalf("recording ended before the bridge ran: %v", err)
+	}
+	wait := func(what string, c <-chan struct{}, d time.Duration) {
+		t.Helper()
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		select {
+		case <-c:
+		case err := <-recDone:
+			t.Fatalf("recording ended while waiting for %s: %v", what, err)
+		case <-tm.C:
+			t.Fatalf("no %s within %v", what, d)
+		}
+	}
+	wait("hello", b.Hello(), 30*time.Second)
+	helloAfter := time.Since(start)
+	wait("recording start", b.Started(), 30*time.Second)
+	wait("sync burst", b.BurstDone(), 30*time.Second)
+	_, burst := b.Status()
+	burstRTT := b.RTTs()
+	// A little more tracing, with periodic pings.
+	time.Sleep(2500 * time.Millisecond)
+	cancel()
+	if err := <-recDone; err != nil {
+		t.Fatalf("vm.Record: %v", err)
+	}
+
+	sf, err := vm.ReadSyncFile(b.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Discovery: SO_PEERCRED is QEMU, its vCPU threads are named.
+	if sf.QEMUPID != qpid || len(sf.VCPUs) != 2 || sf.VCPUs[0].Comm != "CPU 0/TCG" || sf.Hostname != "tcg1" {
+		t.Errorf("identity: qemu pid %d (want %d), vCPUs %+v, hostname %q", sf.QEMUPID, qpid, sf.VCPUs, sf.Hostname)
+	}
+	// No loss anywhere: kernel ring buffers, agent queue, channel.
+	if sf.Stats.LostEvents != 0 || sf.Stats.DroppedPackets != 0 || sf.Received.SeqGaps != 0 || sf.Received.Packets != sf.Stats.Packets || sf.Received.Packets == 0 {
+		t.Errorf("loss: guest stats %+v, received %+v", sf.Stats, sf.Received)
+	}
+	// Sync after the burst.
+	slices.Sort(burstRTT)
+	t.Logf("hello %.1f s after QEMU start; after the burst: %v, bound ±%.1f µs, slope [%.6f, %.6f] (%.0f ppm), RTT min %.0f µs median %.0f µs over %d",
+		helloAfter.Seconds(), burst.Quality, burst.Bound()/1e3, burst.AMin, burst.AMax, (burst.AMax-burst.AMin)*1e6,
+		float64(burstRTT[0])/1e3, float64(burstRTT[len(burstRTT)/2])/1e3, len(burstRTT))
+	if burst.Quality != clocksync.QualityAccurate || burst.Bound() >= 1e6 {
+		t.Errorf("after the burst: %v ±%.0f µs, want accurate within 1 ms", burst.Quality, burst.Bound()/1e3)
+	}
+
+	// Fused: every guest marker (t3) between the host's ping (t1) and
+	// the host's receive (t4) of the same exchange.
+	src, err := fuse.Open(dir, fuse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	g := src.Guests()[0]
+	ping, mark, pong := map[uint64]int64{}, map[uint64]int64{}, map[uint64]int64{}
+	counts := map[string]int{}
+	var ev ctf.Event
+	var hostN, guestN int
+	for {
+		if err := src.Read(&ev); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind != ctf.KindEvent {
+			t.Errorf("%v: %d lost or discarded", ev.Stream.Name, ev.Count)
+			continue
+		}
+		guest, _ := src.LastBound()
+		if guest != "" {
+			guestN++
+			counts[ev.Class.Name]++
+		} else {
+			hostN++
+		}
+		switch ev.Class.Name {
+		case vm.SyncEventName:
+			mark[ev.Field(meta.ScopeEventPayload, 0).Uint()] = ev.NS
+		case vm.PingEventName:
+			ping[ev.Field(meta.ScopeEventPayload, 1).Uint()] = ev.NS
+		case vm.PongEventName:
+			pong[ev.Field(meta.ScopeEventPayload, 1).Uint()] = ev.NS
+		}
+	}
+	var checked, bad int
+	for seq, m := range mark {
+		p1, ok1 := ping[seq]
+		p4, ok4 := pong[seq]
+		if !ok1 || !ok4 {
+			continue
+		}
+		checked++
+		if !(p1 < m && m < p4) {
+			bad++
+			if bad < 5 {
+				t.Errorf("exchange %d: host ping %d, guest marker %d, host receive %d (fused ns)", seq, p1, m, p4)
+			}
+		}
+	}
+	t.Logf("fused: %d host events, %d guest events (%v); sync %v ±%v, %d segment(s), %d samples; %d exchanges checked, %d out of order",
+		hostN, guestN, counts, g.Quality, g.Bound, g.Segments, len(sf.Samples), checked, bad)
+	if checked < 100 || bad != 0 || counts["sched_switch"] == 0 {
+		t.Errorf("%d exchanges checked (want ≥ 100), %d out of order; guest sched_switch %d", checked, bad, counts["sched_switch"])
+	}
+	if errors.Is(ctx.Err(), context.Canceled) && time.Since(start) > 90*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+}
