@@ -199,12 +199,12 @@ type GuestConfig struct {
 
 // Stats is the guest's account of what it could not send.
 type Stats struct {
-	Packets        uint64   `json:"packets"`         // packets sent
-	Bytes          uint64   `json:"bytes"`           // packet bytes sent
-	DroppedPackets uint64   `json:"dropped_packets"` // queue full: whole packets dropped
-	DroppedBytes   uint64   `json:"dropped_bytes"`
-	LostEvents     uint64   `json:"lost_events"` // lost by the guest's ring buffers
-	Pings          uint64   `json:"pings"`
+	Packets        uint64 `json:"packets"`         // packets sent
+	Bytes          uint64 `json:"bytes"`           // packet bytes sent
+	DroppedPackets uint64 `json:"dropped_packets"` // queue full: whole packets dropped
+	DroppedBytes   uint64 `json:"dropped_bytes"`
+	LostEvents     uint64 `json:"lost_events"` // lost by the guest's ring buffers
+	Pings          uint64 `json:"pings"`
 }
 
 func decodeJSON(f Frame, v any) error {
