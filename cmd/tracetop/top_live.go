@@ -277,18 +277,38 @@ func runLocalSession(program []string, o *topOptions) error {
 	defer os.RemoveAll(dir)
 	var mu sync.Mutex
 	complete := map[string]record.Timestamp{}
+	nstreams := 0 // set once the recorder runs
+	var notified record.Timestamp
+	wake := make(chan struct{}, 1)
 	rec, err := record.New(record.Config{
 		Session:   fmt.Sprintf("tracetop-live-%d", os.Getpid()),
 		OutputDir: dir,
 		Channels: []record.Channel{{
-			Events:    []string{"sched_switch", "sched_process_*", "sched_wakeup", "sched_wakeup_new", "sched_migrate_task", "block_rq_*"},
-			Syscalls:  []string{"*"},
-			LiveTimer: 200 * time.Millisecond,
+			Events:   []string{"sched_switch", "sched_process_*", "sched_wakeup", "sched_wakeup_new", "sched_migrate_task", "block_rq_*"},
+			Syscalls: []string{"*"},
+			// Every stream flushes and says how far it is complete this
+			// often: the first link of the screen's latency.
+			LiveTimer: liveTimer,
 		}},
 		Live: func(stream string, c record.Timestamp) {
 			mu.Lock()
 			complete[stream] = c
+			// Wake the reader when the mark of every stream moved.
+			m := c
+			for _, x := range complete {
+				m = min(m, x)
+			}
+			move := nstreams > 0 && len(complete) >= nstreams && m > notified
+			if move {
+				notified = m
+			}
 			mu.Unlock()
+			if move {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
 		},
 	})
 	if errors.Is(err, record.ErrNotRoot) {
@@ -305,7 +325,9 @@ func runLocalSession(program []string, o *topOptions) error {
 	// Every stream is complete up to the oldest of their marks, once every
 	// stream has given one (before, a stream not heard of may still hold
 	// older events).
-	nstreams := len(rec.Stats())
+	mu.Lock()
+	nstreams = len(rec.Stats())
+	mu.Unlock()
 	limit := func() uint64 {
 		mu.Lock()
 		defer mu.Unlock()
@@ -323,6 +345,7 @@ func runLocalSession(program []string, o *topOptions) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tail := tui.NewTail(ctx, filepath.Join(dir, "kernel"), limit)
+	tail.Wake = wake
 	if o.textdump {
 		return liveTextdump(ctx, tail, program, o)
 	}
@@ -346,6 +369,13 @@ func runLocalSession(program []string, o *topOptions) error {
 	defer stop()
 	return tui.Run(sctx, src, opt)
 }
+
+// liveTimer is the live timer of the in-process recorder: each stream
+// writes its packet and tells how far it is complete this often. With the
+// reader woken by the mark, the analysis' slot (tui.DefaultSlot) and the
+// screen's refresh, a busy process tops CPUtop about a second after it
+// starts (TestTopLiveLatency).
+const liveTimer = 100 * time.Millisecond
 
 // liveTextdump prints the system calls of a program started under
 // tracing, and of its children, from its first instruction (the child's

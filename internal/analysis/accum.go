@@ -304,6 +304,9 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		alive := t.Status != state.StatusDead && t.Status != state.StatusZombie
 		ta := a.threads[t.TID]
 		if ta == nil && !alive {
+			if t.Status == state.StatusDead && a.in(t.Since) {
+				f.Reaped = append(f.Reaped, t.TID)
+			}
 			continue
 		}
 		if alive {
@@ -379,6 +382,7 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		}
 		f.Threads = append(f.Threads, tf)
 	}
+	sort.Slice(f.Reaped, func(i, j int) bool { return f.Reaped[i] < f.Reaped[j] })
 	for pid, ps := range sysc {
 		pf := proc(pid)
 		for _, s := range ps {

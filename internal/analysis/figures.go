@@ -43,6 +43,9 @@ type Figures struct {
 	Lost        uint64
 	LostPackets uint64
 	Events      uint64 // messages applied in the window
+	// Reaped lists the threads reaped in the window (sched_process_free)
+	// that are not in Threads: they did nothing else in it.
+	Reaped []state.TID `json:",omitempty"`
 }
 
 // Duration is End - Begin in ns.

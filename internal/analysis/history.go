@@ -44,6 +44,17 @@ type Options struct {
 	Interval int64
 	// KeepIntervals is how many grid windows are kept (default 64).
 	KeepIntervals int
+	// Slot, when set and below Interval, makes the forward pass
+	// accumulate windows of Slot ns instead (shortened so that it divides
+	// Interval). The newest slots are kept (KeepSlots), older ones are
+	// merged into Interval windows. Figures answers any window made of
+	// kept slots and Interval windows by merging them (Merge): a live top
+	// shows the last Interval ending at the newest slot, a fraction of an
+	// Interval after the events happened.
+	Slot int64
+	// KeepSlots is how many slots are kept before they are merged into
+	// Interval windows (default: 64, at least two Intervals of slots).
+	KeepSlots int
 }
 
 func (o *Options) defaults() {
@@ -56,6 +67,34 @@ func (o *Options) defaults() {
 	if o.KeepIntervals <= 0 {
 		o.KeepIntervals = 64
 	}
+	if o.Interval <= 0 || o.Slot <= 0 || o.Slot >= o.Interval {
+		o.Slot = 0
+		return
+	}
+	// The slot divides the interval, so that slots and intervals share
+	// their boundaries.
+	k := (o.Interval + o.Slot - 1) / o.Slot
+	for o.Interval%k != 0 {
+		k++
+	}
+	o.Slot = o.Interval / k
+	o.KeepSlots = max(o.KeepSlots, 64, int(2*k))
+}
+
+// perInterval is the number of slots in an interval (1 without slots).
+func (o *Options) perInterval() int {
+	if o.Slot == 0 {
+		return 1
+	}
+	return int(o.Interval / o.Slot)
+}
+
+// step is the length of the windows the forward pass accumulates.
+func (o *Options) step() int64 {
+	if o.Slot != 0 {
+		return o.Slot
+	}
+	return o.Interval
 }
 
 // checkpoint is a copy of the model after every message with a time
@@ -88,6 +127,8 @@ type History struct {
 	// grid accumulation of the forward pass
 	gridAcc *acc
 	grid    []*Figures
+	slots   []*Figures // with Options.Slot: the newest slots
+	closed  int64      // the end of the newest window closed
 }
 
 // NewHistory opens the source with open and returns a History positioned
@@ -131,8 +172,19 @@ func (h *History) EOF() bool { return h.eof }
 func (h *History) Head() *state.Machine { return h.head }
 
 // Intervals returns the grid windows kept from the forward pass, oldest
-// first (Options.Interval).
-func (h *History) Intervals() []*Figures { return h.grid }
+// first (Options.Interval); with slots, the complete intervals of the
+// slots kept are merged in.
+func (h *History) Intervals() []*Figures {
+	if h.opt.Slot == 0 {
+		return h.grid
+	}
+	out := append([]*Figures(nil), h.grid...)
+	k := h.opt.perInterval()
+	for i := 0; i+k <= len(h.slots); i += k {
+		out = append(out, Merge(h.slots[i:i+k]))
+	}
+	return out
+}
 
 // Advance reads and applies messages until the next one is at or after
 // until (it stays unread) or the source ends. It returns io.EOF at the end
@@ -162,7 +214,7 @@ func (h *History) Advance(until int64) error {
 			h.first = ns
 			h.head.SetStreamsOf(h.src)
 			if h.opt.Interval > 0 {
-				h.gridAcc = newAcc(ns, ns+h.opt.Interval)
+				h.gridAcc = newAcc(ns, ns+h.opt.step())
 				h.head.SetObserver(h.gridAcc)
 			}
 		}
@@ -206,15 +258,59 @@ func (h *History) closeGrid() {
 	a := h.gridAcc
 	h.head.SetStreamsOf(h.src) // a live source may have new streams
 	h.head.Flush(a.end)
-	f := a.figures(h.head)
+	h.keep(a.figures(h.head))
+	h.closed = a.end
+	h.gridAcc = newAcc(a.end, a.end+h.opt.step())
+	h.gridAcc.events0 = h.head.Events()
+	h.head.SetObserver(h.gridAcc)
+}
+
+// keep stores a window of the forward pass: a slot, merged with its
+// interval's other slots once old, or an interval.
+func (h *History) keep(f *Figures) {
+	if h.opt.Slot != 0 {
+		h.slots = append(h.slots, f)
+		k := h.opt.perInterval()
+		for len(h.slots) >= h.opt.KeepSlots+k {
+			f = Merge(h.slots[:k])
+			h.slots = append(h.slots[:0:0], h.slots[k:]...)
+			h.keepInterval(f)
+		}
+		return
+	}
+	h.keepInterval(f)
+}
+
+func (h *History) keepInterval(f *Figures) {
 	h.grid = append(h.grid, f)
 	if len(h.grid) > h.opt.KeepIntervals {
 		h.grid = append(h.grid[:0:0], h.grid[len(h.grid)-h.opt.KeepIntervals:]...)
 	}
-	h.gridAcc = newAcc(a.end, a.end+h.opt.Interval)
-	h.gridAcc.events0 = h.head.Events()
-	h.head.SetObserver(h.gridAcc)
 }
+
+// CloseBefore tells the history that the source holds no message below
+// edge that it has not read (a live source read up to its completion
+// mark): the windows of the forward pass that end at or before edge are
+// closed, though no later message came yet, and answered from memory.
+func (h *History) CloseBefore(edge int64) {
+	if h.gridAcc == nil || h.eof {
+		return
+	}
+	if h.pending && h.ev.NS < edge {
+		edge = h.ev.NS
+	}
+	for h.gridAcc.end <= edge {
+		h.closeGrid()
+	}
+}
+
+// Step returns the length of the windows the forward pass accumulates:
+// the slot (Options.Slot, as rounded), else the interval.
+func (h *History) Step() int64 { return h.opt.step() }
+
+// Closed returns the end of the newest window of the forward pass closed
+// (0: none): every figure before it is final.
+func (h *History) Closed() int64 { return h.closed }
 
 // finishGrid closes the last, partial, grid window at the last event.
 func (h *History) finishGrid() {
@@ -227,7 +323,7 @@ func (h *History) finishGrid() {
 	h.head.Flush(a.end)
 	f := a.figures(h.head)
 	f.Clipped = clipped
-	h.grid = append(h.grid, f)
+	h.keep(f)
 	h.gridAcc = nil
 	h.head.SetObserver(nil)
 }
@@ -344,18 +440,54 @@ func (h *History) window(t1, t2 int64) (*Figures, *state.Machine, error) {
 	return f, r.m, nil
 }
 
-// Figures returns the figures of [t1, t2[. A window of the forward pass
-// grid is answered from memory; any other is replayed from the nearest
-// checkpoint. Use math.MaxInt64 as t2 for "until the end".
+// Figures returns the figures of [t1, t2[. A window made of windows of
+// the forward pass (intervals, slots) is answered from memory, merging
+// them; any other is replayed from the nearest checkpoint. Use
+// math.MaxInt64 as t2 for "until the end".
 func (h *History) Figures(t1, t2 int64) (*Figures, error) {
-	for _, g := range h.grid {
-		if g.Begin == t1 && g.End == t2 {
-			return g, nil
-		}
+	if f := h.compose(t1, t2); f != nil {
+		return f, nil
 	}
-
 	f, _, err := h.window(t1, t2)
 	return f, err
+}
+
+// Composable says whether Figures(t1, t2) is answered from memory.
+func (h *History) Composable(t1, t2 int64) bool { return h.parts(t1, t2) != nil }
+
+// compose merges the kept windows that make [t1, t2[ exactly; nil when
+// they do not.
+func (h *History) compose(t1, t2 int64) *Figures {
+	return Merge(h.parts(t1, t2))
+}
+
+func (h *History) parts(t1, t2 int64) []*Figures {
+	if t2 <= t1 {
+		return nil
+	}
+	var parts []*Figures
+	for p := t1; p < t2; {
+		f := findWindow(h.grid, p, t2)
+		if f == nil {
+			f = findWindow(h.slots, p, t2)
+		}
+		if f == nil || f.End <= p {
+			return nil
+		}
+		parts = append(parts, f)
+		p = f.End
+	}
+	return parts
+}
+
+// findWindow returns the window of ws (sorted, not overlapping) that
+// begins at p and ends at or before t2.
+func findWindow(ws []*Figures, p, t2 int64) *Figures {
+	i := sort.Search(len(ws), func(i int) bool { return ws[i].Begin >= p })
+	if i < len(ws) && ws[i].Begin == p && ws[i].End <= t2 {
+		return ws[i]
+	}
+	return nil
 }
 
 // StateAt returns a copy of the model at time t: every message with a

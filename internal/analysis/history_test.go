@@ -165,3 +165,73 @@ func BenchmarkWholeTrace(b *testing.B) {
 		src.Close()
 	}
 }
+
+// TestHistorySlotsCompose: with slots, any window made of whole slots
+// (and of the intervals older slots were merged into) is answered from
+// memory by merging them, and equals the same window replayed from the
+// checkpoints; the intervals equal the one-pass computation.
+func TestHistorySlotsCompose(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDir(t, "traces"), "tracevizlab/wget-k/trace")
+	const interval, slot = 30_000_000, 10_000_000
+	var want []*analysis.Figures
+	src, err := ctf.Open([]string{dir}, ctf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := analysis.Intervals(src, analysis.Window{Step: interval}, func(f *analysis.Figures) error {
+		want = append(want, f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	h, err := analysis.NewHistory(opener(dir), analysis.Options{CheckpointEvery: 1000, Interval: interval,
+		Slot: slot, KeepSlots: 6, KeepIntervals: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.Advance(math.MaxInt64); err != io.EOF {
+		t.Fatalf("advance: %v", err)
+	}
+	grid := h.Intervals()
+	if len(grid) != len(want)-1 { // the last, partial, interval stays in slots
+		t.Fatalf("%d intervals, one pass %d", len(grid), len(want))
+	}
+	for i := range grid {
+		if d := cmp.Diff(want[i], grid[i]); d != "" {
+			t.Errorf("interval %d differs (-one pass +merged slots):\n%.2000s", i, d)
+		}
+	}
+	replay, err := analysis.NewHistory(opener(dir), analysis.Options{CheckpointEvery: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replay.Close()
+	replay.Advance(math.MaxInt64)
+	first, last := h.Bounds()
+	n := 0
+	for t2 := first + slot; t2 <= last; t2 += slot {
+		for _, length := range []int64{slot, 2 * slot, interval, interval + slot, 4 * interval} {
+			t1 := t2 - length
+			if !h.Composable(t1, t2) {
+				continue
+			}
+			n++
+			got, err := h.Figures(t1, t2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp, err := replay.Figures(t1, t2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(exp, got); d != "" {
+				t.Fatalf("window [%d, %d[ differs (-replayed +merged):\n%.3000s", t1-first, t2-first, d)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d windows composed", n)
+	}
+}

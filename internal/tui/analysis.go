@@ -29,7 +29,15 @@ type AnalysisOptions struct {
 	// Keep is how many intervals of figures the forward pass keeps in
 	// memory (default 3600).
 	Keep int
+	// Slot is the step a live top moves by (default 200 ms, at most the
+	// interval): the forward pass keeps figures per slot, and the shown
+	// interval, [end - Interval, end[, ends at the newest complete slot.
+	Slot time.Duration
 }
+
+// DefaultSlot is the step of a live top: the newest interval is shown
+// at most this long after its events are complete.
+const DefaultSlot = 200 * time.Millisecond
 
 // AnalysisSource is the Source of the top on a trace: it reads a
 // ctf.Source forward in a goroutine into an analysis.History, and answers
@@ -43,6 +51,7 @@ type AnalysisSource struct {
 	h  *analysis.History
 
 	cs     *countingSource
+	closed atomic.Int64 // the end of the newest window of the forward pass closed
 	done   atomic.Bool
 	behind atomic.Bool
 	err    atomic.Pointer[error]
@@ -73,7 +82,18 @@ func NewAnalysisSource(open analysis.Opener, opt AnalysisOptions) (*AnalysisSour
 	if opt.Live {
 		reopen = nil // a live session is read once; its history is what was read
 	}
-	s.h = analysis.NewHistorySource(s.cs, reopen, analysis.Options{Interval: int64(opt.Interval), KeepIntervals: opt.Keep})
+	hopt := analysis.Options{Interval: int64(opt.Interval), KeepIntervals: opt.Keep}
+	if opt.Live {
+		if opt.Slot <= 0 {
+			opt.Slot = DefaultSlot
+		}
+		hopt.Slot = int64(min(opt.Slot, opt.Interval))
+		s.opt.Slot = opt.Slot
+	}
+	s.h = analysis.NewHistorySource(s.cs, reopen, hopt)
+	if opt.Live {
+		s.opt.Slot = time.Duration(s.h.Step())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Add(1)
@@ -131,6 +151,7 @@ func (c *countingSource) SeekTime(ns int64) error {
 func (s *AnalysisSource) ingest(ctx context.Context) {
 	defer s.wg.Done()
 	waiter, _ := s.cs.Source.(readyWaiter)
+	upTo, _ := s.cs.Source.(readUpToer)
 	for ctx.Err() == nil {
 		s.mu.Lock()
 		var err error
@@ -141,6 +162,15 @@ func (s *AnalysisSource) ingest(ctx context.Context) {
 			b := first + ((s.cs.last.Load()-first)/s.chunk+1)*s.chunk
 			err = s.h.Advance(b)
 		}
+		if err == ErrNotYet && upTo != nil {
+			// Everything complete is read: the windows that end before
+			// the completion mark are final, though no later event
+			// came yet (an idle machine, or a CPU busy in user space).
+			if e := upTo.ReadUpTo(); e > 0 {
+				s.h.CloseBefore(e)
+			}
+		}
+		s.closed.Store(s.h.Closed())
 		s.mu.Unlock()
 		if err == ErrNotYet && waiter != nil {
 			// A live source with nothing complete yet: wait outside the
@@ -171,12 +201,14 @@ func (s *AnalysisSource) Span() (int64, int64, bool) {
 	if !s.cs.started.Load() {
 		return 0, 0, false
 	}
-	return s.cs.first.Load(), s.cs.last.Load(), true
+	// A live session is analysed up to the end of its newest closed
+	// window, when no event came since.
+	return s.cs.first.Load(), max(s.cs.last.Load(), s.closed.Load()), true
 }
 
 // Status implements Source.
 func (s *AnalysisSource) Status() Status {
-	st := Status{Live: s.opt.Live, Done: s.done.Load(), Lost: s.cs.lost.Load(), Behind: s.behind.Load()}
+	st := Status{Live: s.opt.Live, Done: s.done.Load(), Lost: s.cs.lost.Load(), Behind: s.behind.Load(), Step: s.opt.Slot}
 	if e, ok := s.cs.Source.(edger); ok && s.opt.Live {
 		// Catching up: the analysis is more than an interval (at least a
 		// second) behind what the producer has completed.
@@ -192,6 +224,10 @@ func (s *AnalysisSource) Status() Status {
 	}
 	return st
 }
+
+// readUpToer is a live source that knows up to when it returned every
+// event (Tail).
+type readUpToer interface{ ReadUpTo() int64 }
 
 // readyWaiter is a non-blocking live source: Read returns ErrNotYet,
 // WaitReady waits for more.
@@ -225,11 +261,43 @@ func (s *AnalysisSource) WaitDone() error {
 func (s *AnalysisSource) Frame(t1, t2 int64) (*Frame, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opt.Live && !s.h.Composable(t1, t2) {
+		// A live session is not read twice: an interval the top asks
+		// that does not fall on the kept windows (its length is not a
+		// multiple of the slot, or it is older than the slots kept) is
+		// made of the nearest windows that cover it.
+		if a, b, ok := s.nearest(t1, t2); ok {
+			t1, t2 = a, b
+		}
+	}
 	f, err := s.h.Figures(t1, t2)
 	if err != nil {
 		return nil, err
 	}
 	return convertFigures(f), nil
+}
+
+// nearest returns a window of kept figures close to [t1, t2[: its start
+// moved back to a slot boundary, or both ends moved back to interval
+// boundaries.
+func (s *AnalysisSource) nearest(t1, t2 int64) (int64, int64, bool) {
+	first := s.cs.first.Load()
+	down := func(t, step int64) int64 {
+		if t <= first || step <= 0 {
+			return first
+		}
+		return first + (t-first)/step*step
+	}
+	slot, iv := int64(s.opt.Slot), int64(s.opt.Interval)
+	if a := down(t1, slot); s.h.Composable(a, t2) {
+		return a, t2, true
+	}
+	b := down(t2, iv)
+	a := down(b-(t2-t1), iv)
+	if b > a && s.h.Composable(a, b) {
+		return a, b, true
+	}
+	return 0, 0, false
 }
 
 // Details implements Source.

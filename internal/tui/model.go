@@ -239,12 +239,23 @@ func (m *Model) Init() tea.Cmd {
 // grid at the replay speed, within [50 ms, 1 s].
 func (m *Model) refresh() time.Duration {
 	d := time.Duration(float64(m.step()) / m.speed)
+	if m.st.Live {
+		// Half a step: a new slot is shown at most half a step late.
+		d = time.Duration(m.step() / 2)
+	}
 	return min(max(d, 50*time.Millisecond), time.Second)
 }
 
 // step is the grid the shown interval's end moves on while following:
-// the interval, at most one second, so a long interval still slides.
-func (m *Model) step() int64 { return min(m.length, int64(time.Second)) }
+// the interval, at most one second, so a long interval still slides; a
+// live source's own step when it has one (the newest interval ends at
+// the newest complete slot).
+func (m *Model) step() int64 {
+	if m.st.Live && m.st.Step > 0 {
+		return min(m.length, int64(m.st.Step))
+	}
+	return min(m.length, int64(time.Second))
+}
 
 func (m *Model) tick() tea.Cmd {
 	if m.opt.NoTick || m.quit {

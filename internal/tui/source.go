@@ -51,6 +51,10 @@ type Status struct {
 	Lag time.Duration
 	// Err is a fatal error of the source (shown, the screen stays usable).
 	Err error
+	// Step, for a live source, is the step its newest interval moves by:
+	// intervals that end on multiples of Step from the first event are
+	// answered from memory (0: the interval itself).
+	Step time.Duration
 }
 
 // Frame is the figures of one interval [Start, End[.

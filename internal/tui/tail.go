@@ -25,6 +25,9 @@ type Tail struct {
 	// NonBlocking makes Read return ErrNotYet instead of waiting (the top's
 	// forward pass waits with WaitReady, outside its lock).
 	NonBlocking bool
+	// Wake, when set, ends a wait before Poll: the producer signals it
+	// when its completion mark moves, so new events are read at once.
+	Wake <-chan struct{}
 
 	ctx    context.Context
 	r      *ctf.Reader
@@ -37,7 +40,8 @@ type Tail struct {
 	limit     uint64 // the last completion mark seen
 	seen      uint64 // the mark under which packets were last picked up
 	edge      atomic.Int64
-	off       int64 // ns - cycles of the stream clock, from the last event
+	upTo      atomic.Int64 // ns below which every event was returned
+	off       int64        // ns - cycles of the stream clock, from the last event
 	haveOff   bool
 	refreshes int
 	reopens   int
@@ -58,6 +62,8 @@ func (t *Tail) wait() error {
 	select {
 	case <-t.ctx.Done():
 		return io.EOF
+	case <-t.Wake:
+		return nil
 	case <-time.After(t.Poll):
 		return nil
 	}
@@ -153,8 +159,19 @@ func (t *Tail) ready() (bool, error) {
 		t.seen = limit
 		t.refreshes++
 	}
-	return t.peek(), nil
+	ok := t.peek()
+	if !ok && t.haveOff {
+		// Nothing left below the mark: every event before it was read.
+		t.upTo.Store(int64(t.seen) + t.off)
+	}
+	return ok, nil
 }
+
+// ReadUpTo is the time in ns before which every event of the trace was
+// returned by Read (0: not known yet): the figures of windows that end
+// there are final, even if no later event came yet. Safe to call from
+// any goroutine.
+func (t *Tail) ReadUpTo() int64 { return t.upTo.Load() }
 
 // peek says whether the next event is below the mark the last pick-up of
 // appended packets was made under.
