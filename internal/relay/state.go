@@ -78,6 +78,8 @@ type segment struct {
 	dataName string // path inside the chunk
 	idxName  string
 	data     *os.File
+	direct   *os.File // O_DIRECT descriptor of data, opened at first use
+	noDirect bool     // the file system refuses O_DIRECT
 	size     uint64
 	idx      *os.File
 	idxW     *index.Writer
@@ -153,8 +155,7 @@ func (st *stream) indexVersion() index.Version {
 // openSegment starts a new data file in chunk c (nil: no chunk).
 func (st *stream) openSegment(c *chunk) error {
 	if st.cur != nil && st.cur.data != nil {
-		st.cur.data.Close()
-		st.cur.data = nil
+		st.cur.closeData()
 	}
 	// Index files of segments before the previous one get no more entries.
 	if n := len(st.segs); n >= 2 {
@@ -186,6 +187,15 @@ func (st *stream) openSegment(c *chunk) error {
 	st.segs = append(st.segs, seg)
 	st.cur = seg
 	return nil
+}
+
+func (seg *segment) closeData() {
+	seg.data.Close()
+	seg.data = nil
+	if seg.direct != nil {
+		seg.direct.Close()
+		seg.direct = nil
+	}
 }
 
 // writeEntry appends a complete index entry to the file of its segment.
@@ -226,8 +236,7 @@ func (st *stream) writeEntry(h *half) error {
 func (st *stream) closeFiles() {
 	for _, seg := range st.segs {
 		if seg.data != nil && st.writing == 0 {
-			seg.data.Close()
-			seg.data = nil
+			seg.closeData()
 		}
 		if seg.idx != nil {
 			seg.idx.Close()
