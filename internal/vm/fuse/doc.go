@@ -25,4 +25,22 @@
 //	for src.Read(&ev) == nil {
 //		fmt.Println(ev.NS, ev.Stream.Trace.Hostname, ev.Class.Name)
 //	}
+//
+// # Per-VM figures
+//
+// Figures reads a source (host events only are used) and returns, per VM,
+// the host CPU time of its threads (vCPU threads plus the VMM's other
+// threads, learnt from the statedump) as % of one CPU, and the steal %:
+// the vCPU threads' preempted (runnable, not running) time over
+// window × vCPUs, as the guest's /proc/stat would count it. The VM's
+// threads come from sync.json (SyncFile.QEMUPID and VCPUs):
+//
+//	vms := []fuse.VMThreads{{Name: g.Name, PID: g.Sync.QEMUPID, VCPUs: tidToIndex(g.Sync.VCPUs)}}
+//	figs, err := fuse.Figures(src, vms, from, to)
+//	fmt.Printf("%s host CPU %.1f%% steal %.1f%%\n", figs[0].Name, figs[0].HostCPU, figs[0].Steal)
+//
+// A top shows them as one row per VM (expandable to its vCPUs with their
+// on-CPU / preempted / blocked split), next to the guest's sync tier and
+// bound (Guest.Quality, Guest.Bound); under KVM the same state machine
+// gains GUEST/HYP from kvm_entry/kvm_exit.
 package fuse
