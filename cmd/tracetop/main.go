@@ -1,8 +1,3 @@
-// Command tracetop records, relays, reads and shows Linux kernel traces.
-//
-// Each subcommand lives in its own file of this package and registers itself
-// on the root command from an init function. Commands only parse flags into
-// an options struct and call a package; no logic lives here.
 package main
 
 import (
