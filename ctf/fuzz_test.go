@@ -1,7 +1,6 @@
 package ctf
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,7 +47,8 @@ func fuzzPlan(t testing.TB, i int) *tracePlan {
 
 // FuzzPacket decodes mutated stream bytes with the metadata of real
 // traces: any input must end in io.EOF or an error, never a panic or a
-// hang.
+// hang, and the compiled fast paths must decode exactly what the generic
+// plans decode (same values, same errors).
 func FuzzPacket(f *testing.F) {
 	for i, n := range fuzzTraces {
 		b, err := os.ReadFile(filepath.Join("testdata", "fuzzmeta", n+".stream"))
@@ -59,15 +59,16 @@ func FuzzPacket(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		tp := fuzzPlan(t, int(which))
-		r, err := memReader(tp, data)
+		a, err := memReader(tp, data)
 		if err != nil {
 			return
 		}
-		var ev Event
-		for n := 0; n < 1<<20; n++ {
-			if err := r.Read(&ev); err == io.EOF || err != nil {
-				return
-			}
+		b, err := memReader(tp, data)
+		if err != nil {
+			t.Fatalf("second reader: %v", err)
+		}
+		if _, err := readLockstep(a, b, 1<<20); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

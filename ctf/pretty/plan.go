@@ -38,9 +38,15 @@ type node struct {
 	// decoding runs ahead of printing: each stream's iterator decodes
 	// batches of up to 15 messages, counting its stream and packet
 	// beginning/end messages, and the muxer hands the sink batches of 15.
-	// An exact model needs where those non-event messages fall in the
-	// muxer's order, which a ctf.Source does not give; Printer.event
-	// approximates the lead as 15×(streams+1) messages.
+	// An exact model needs more than where those non-event messages fall
+	// in the muxer's order: a stream's batch takes its objects from the
+	// pools when it is pulled, before the muxer outputs any of it, so the
+	// classes of each stream's next 15 messages must be known at that
+	// moment, a decode that runs 15 messages ahead per stream, which a
+	// ctf.Source does not do. Printer.event approximates the lead as
+	// 15×(streams+1) messages; on the shared traces it marks exactly the
+	// two events babeltrace2 prints stale (wget-k line 16939,
+	// many-threads line 240224) and no other empty string.
 	stale   []byte
 	inArray bool
 }
