@@ -16,6 +16,8 @@
 # usage: bench/relayd.sh [TRACE_DIR]
 #   default trace: the big UST trace of the shared bench folder
 #   (../shared/bench/ust-libc-big.tar.xz, or $TRACETOP_SHARED/bench/...).
+#   RELAY_BIN=path: run that tracetop binary as our relay (to compare
+#   versions); the sender is always built from this tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -72,7 +74,7 @@ round() { # name port pid round
 # median of the numbers on stdin
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-start tracetop 25342 "$WORK/tracetop" relayd -o "$WORK/out-tracetop" -C tcp://127.0.0.1:25342 -D tcp://127.0.0.1:25343 -L tcp://127.0.0.1:25344
+start tracetop 25342 "${RELAY_BIN:-$WORK/tracetop}" relayd -o "$WORK/out-tracetop" -C tcp://127.0.0.1:25342 -D tcp://127.0.0.1:25343 -L tcp://127.0.0.1:25344
 HOME=$WORK LTTNG_HOME=$WORK start lttng-relayd 26342 lttng-relayd -o "$WORK/out-lttng-relayd" -C tcp://127.0.0.1:26342 -D tcp://127.0.0.1:26343 -L tcp://127.0.0.1:26344
 echo "trace: $TRACE ($(du -sb "$TRACE" | cut -f1) bytes), sent $ROUNDS times to each relay"
 for r in $(seq "$ROUNDS"); do

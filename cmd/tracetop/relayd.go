@@ -44,5 +44,8 @@ live port. URLs are tcp://ADDR:PORT or tcp6://[ADDR]:PORT.`,
 	f.StringVarP(&o.DataURL, "data-port", "D", relay.DefaultDataURL, "data port URL")
 	f.StringVarP(&o.LiveURL, "live-port", "L", relay.DefaultLiveURL, "live viewer port URL")
 	f.BoolVarP(&daemon, "daemonize", "d", false, "run in the background")
+	f.DurationVar(&o.MessageTimeout, "message-timeout", relay.DefaultMessageTimeout, "close a connection whose peer stops in the middle of a message (or stops reading a reply) this long")
+	f.DurationVar(&o.ViewerIdleTimeout, "viewer-idle-timeout", relay.DefaultViewerIdleTimeout, "close a live viewer silent between commands this long (negative: never)")
+	f.IntVar(&o.MaxConnections, "max-connections", relay.DefaultMaxConnections, "connections open at once on all ports")
 	rootCmd.AddCommand(cmd)
 }

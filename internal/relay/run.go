@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Default ports of the three services.
@@ -58,6 +59,9 @@ type RunOptions struct {
 	OutputDir                    string
 	ControlURL, DataURL, LiveURL string
 	Logf                         func(format string, args ...any)
+	// Limits, as in Config (0 = default).
+	MessageTimeout, ViewerIdleTimeout time.Duration
+	MaxConnections                    int
 }
 
 // Run serves a relay until ctx is done.
@@ -83,7 +87,8 @@ func Run(ctx context.Context, o RunOptions) error {
 	} else if n > 0 && o.Logf != nil {
 		o.Logf("relayd: recovered %d files cut by a previous crash", n)
 	}
-	srv, err := New(Config{OutputDir: o.OutputDir, Logf: o.Logf})
+	srv, err := New(Config{OutputDir: o.OutputDir, Logf: o.Logf, MessageTimeout: o.MessageTimeout,
+		ViewerIdleTimeout: o.ViewerIdleTimeout, MaxConnections: o.MaxConnections})
 	if err != nil {
 		return err
 	}
