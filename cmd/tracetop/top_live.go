@@ -367,7 +367,27 @@ func runLocalSession(program []string, o *topOptions) error {
 	}
 	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("TRACETOP_STATS"); path != "" {
+		// The top's own cost, for bench/top.sh: how long it ran, the
+		// events recorded and lost, its CPU time.
+		t0, cpu0 := time.Now(), processCPU()
+		defer func() {
+			var n, lost uint64
+			for _, st := range rec.Stats() {
+				n, lost = n+st.Events, lost+st.Lost
+			}
+			os.WriteFile(path, fmt.Appendf(nil, "seconds %.3f\nevents %d\nlost %d\ncpu %.3f\n",
+				time.Since(t0).Seconds(), n, lost, (processCPU() - cpu0).Seconds()), 0o644)
+		}()
+	}
 	return tui.Run(sctx, src, opt)
+}
+
+// processCPU is the CPU time (user + system) of this process so far.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // liveTimer is the live timer of the in-process recorder: each stream

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The top's own CPU use, real end to end: the bare `tracetop` (recorder,
+# reader, figures and screen in one process) runs in tmux for SECONDS
+# while bench/busy-machine makes a machine of NPROC processes doing
+# system calls (about 100 k events/s for 500 processes at the default period, 110 ms). Prints the events
+# per second recorded, the share of one core the top used in all (its
+# CPU time over the wall time, getrusage), and from a CPU profile the
+# shares of its parts: the screen (bubbletea, lipgloss, the model), the
+# recorder (tracefs page reads, clock reads, conversion, packet writes),
+# the reader and the figures. Goals: screen < 2 %, all < 10 % of a core.
+# The live screen moves every 200 ms (5 frames/s); the screen's share at a
+# 1 Hz refresh is the per-frame cost once a second, printed too.
+# Needs root. Usage: bench/top.sh [SECONDS [NPROC [PERIOD_US]]]
+set -euo pipefail
+SECONDS_RUN=${1:-20}
+NPROC=${2:-500}
+PERIOD=${3:-110000}
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "top: needs root (tracefs, eBPF)" >&2; exit 2; }
+WORK=$(mktemp -d)
+SOCK=$WORK/tmux.sock
+cleanup() {
+	tmux -S "$SOCK" kill-server >/dev/null 2>&1 || true
+	[ -n "${LOAD:-}" ] && kill "$LOAD" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+go build -o "$WORK/tracetop" ./cmd/tracetop
+cc -O2 -o "$WORK/busy-machine" bench/busy-machine/busy-machine.c
+
+"$WORK/busy-machine" "$NPROC" "$PERIOD" $((SECONDS_RUN + 15)) &
+LOAD=$!
+sleep 3 # every process started
+tmux -S "$SOCK" new-session -d -s top -x 132 -y 43 -- \
+	env TRACETOP_STATS="$WORK/stats" TRACETOP_CPUPROFILE="$WORK/cpu.prof" "$WORK/tracetop"
+for _ in $(seq 100); do
+	tmux -S "$SOCK" capture-pane -p -t top 2>/dev/null | grep -q LIVE && break
+	sleep 0.1
+done
+sleep "$SECONDS_RUN"
+tmux -S "$SOCK" capture-pane -p -t top > "$WORK/screen"
+tmux -S "$SOCK" send-keys -t top q
+for _ in $(seq 100); do
+	[ -s "$WORK/stats" ] && break
+	sleep 0.1
+done
+kill "$LOAD" 2>/dev/null || true
+[ -s "$WORK/stats" ] || { echo "top: no statistics (the top did not quit?)" >&2; cat "$WORK/screen" >&2; exit 1; }
+
+get() { awk -v k="$1" '$1 == k {print $2}' "$WORK/stats"; }
+secs=$(get seconds) events=$(get events) lost=$(get lost) cpu=$(get cpu)
+# share of one core of the profile samples under functions matching $1
+share() {
+	local tot part
+	tot=$(go tool pprof -top "$WORK/tracetop" "$WORK/cpu.prof" 2>/dev/null | sed -n 's/.*Total samples = \([0-9.]*\)\(m\?s\).*/\1 \2/p' |
+		awk '{print ($2 == "ms") ? $1 / 1000 : $1}')
+	part=$(go tool pprof -top -focus="$1" "$WORK/tracetop" "$WORK/cpu.prof" 2>/dev/null | sed -n 's/.*Showing nodes accounting for [0-9.m]*s, \([0-9.]*\)% of.*/\1/p')
+	echo "${part:-0} $tot $secs" | awk '{printf "%.2f", $1 / 100 * $2 / $3 * 100}'
+}
+render=$(share 'bubbletea|lipgloss|tui\.\(\*Model\)|tui\.Run')
+frames=$(share 'AnalysisSource\)\.Frame|AnalysisSource\)\.Details')
+recorder=$(share 'internal/record\.|ftrace\.|ctf/writer|ctf/index|internal/bpf|ringbuf')
+pageread=$(share 'CPUReader\)\.ReadPage')
+clock=$(share 'record\.Now')
+reader=$(share 'tui\.\(\*Tail\)|ctf\.\(\*Reader\)')
+figures=$(share 'state\.\(\*Machine\)|analysis\.')
+frames_n=$(echo "$secs" | awk '{print $1 / 0.2}')
+printf 'busy machine: %d processes, %.0f events/s recorded (%s lost) for %.1f s\n' "$NPROC" "$(echo "$events $secs" | awk '{print $1 / $2}')" "$lost" "$secs"
+printf 'tracetop, all:               %6.2f %% of a core (goal < 10 %%)\n' "$(echo "$cpu $secs" | awk '{print $1 / $2 * 100}')"
+printf "  per 100 k events/s:        %6.2f %% of a core (the share scaled to the goal's event rate)\n" "$(echo "$cpu $secs $events" | awk '{print $1 / $2 * 100 * 100000 / ($3 / $2)}')"
+printf '  screen (5 frames/s):       %6.2f %%  at 1 Hz: %.2f %% (goal < 2 %%)\n' "$render" "$(echo "$render" | awk '{print $1 / 5}')"
+printf '  frames (merging slots):    %6.2f %%\n' "$frames"
+printf '  recorder:                  %6.2f %%  of which page reads %.2f %%, record.Now %.2f %%\n' "$recorder" "$pageread" "$clock"
+printf '  reader (Tail, ctf):        %6.2f %%\n' "$reader"
+printf '  kernel model and figures:  %6.2f %%\n' "$figures"
+if [ -n "${PROFILE_OUT:-}" ]; then cp "$WORK/cpu.prof" "$PROFILE_OUT"; cp "$WORK/tracetop" "$PROFILE_OUT.bin"; fi
