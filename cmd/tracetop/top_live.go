@@ -377,7 +377,7 @@ func runLocalSession(program []string, o *topOptions) error {
 				n, lost = n+st.Events, lost+st.Lost
 			}
 			os.WriteFile(path, fmt.Appendf(nil, "seconds %.3f\nevents %d\nlost %d\ncpu %.3f\n",
-				time.Since(t0).Seconds(), n, lost, (processCPU() - cpu0).Seconds()), 0o644)
+				time.Since(t0).Seconds(), n, lost, (processCPU()-cpu0).Seconds()), 0o644)
 		}()
 	}
 	return tui.Run(sctx, src, opt)
