@@ -27,7 +27,8 @@ export HOME=$W/home LTTNG_HOME=$W/home
 mkdir -p $HOME
 TRACETOP_TEST_RELAY=$W/relay $TESTBIN > $W/relay.log 2>&1 &
 RPID=$!
-for i in $(seq 100); do grep -q ready $W/relay.log && break; sleep 0.05; done
+for i in $(seq 600); do grep -q ready $W/relay.log && break; sleep 0.05; done
+grep -q ready $W/relay.log || { echo "relay not ready"; exit 1; }
 lttng-sessiond -d --no-kernel > $W/sessiond.log 2>&1
 SPID=$(cat $HOME/.lttng/lttng-sessiond.pid 2>/dev/null || cat /var/run/lttng/lttng-sessiond.pid)
 cleanup() { kill -TERM $SPID 2>/dev/null || true; kill -TERM $RPID 2>/dev/null || true; }
