@@ -24,9 +24,9 @@ type Range struct {
 //
 // Decoding and printing run in the calling goroutine, one event at a
 // time: the event's values are still in the core's cache when they are
-// printed. (Handing events to a second goroutine halved the wall time
-// but cost a third more CPU, spent moving every event's values from one
-// core's cache to the other's.)
+// printed. (Handing batches of events to a second goroutine lowered the
+// wall time on an idle machine but cost about 40% more CPU, spent moving
+// every event's values from one core's cache to the other's.)
 func Run(src ctf.Source, w io.Writer, o Options, r Range) error {
 	p := New(w, o)
 	for _, t := range src.Traces() {
