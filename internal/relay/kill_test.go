@@ -64,7 +64,7 @@ func TestKillRestart(t *testing.T) {
 	}
 	defer c.Close()
 	cs := proto.CreateSession{SessionName: "k", Hostname: "h", SessiondUUID: [16]byte{7}, CreationTime: uint64(time.Now().Unix())}
-	_, sdir, err := c.CreateSession(cs)
+	sid, sdir, err := c.CreateSession(cs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +97,20 @@ func TestKillRestart(t *testing.T) {
 	must(c.SendPacket(ids["channel0_0"], 0, p0, uint32(e0.PacketSize/8-uint64(len(p0)))))
 	must(c.SendIndex(proto.SendIndex{RelayStreamID: ids["channel0_0"], PacketSize: e0.PacketSize, ContentSize: e0.ContentSize,
 		TimestampBegin: e0.TimestampBegin, TimestampEnd: e0.TimestampEnd, StreamID: e0.StreamID, StreamInstanceID: e0.StreamInstanceID}))
+	// Acknowledged: data pending says the relay has both halves (the
+	// SEND_INDEX reply alone does not: the data may still be on its way).
+	for i := 0; ; i++ {
+		pending, err := c.DataPending(sid, []client.Pending{{Stream: ids["channel0_0"], LastSeq: 0},
+			{Stream: ids["channel0_1"], LastSeq: proto.NoSeq}}, []proto.StreamID{ids["metadata"]})
+		must(err)
+		if !pending {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the relay still misses the packet")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	// channel0_1: the data is half sent, no index: the relay dies now.
 	p1, _ := packet("channel0_1")
 	h := proto.DataHeader{StreamID: ids["channel0_1"], DataSize: uint32(len(p1)), PaddingSize: 100}
