@@ -89,19 +89,22 @@ func lttngRelayd(t *testing.T, out string) (ctl, data string) {
 			t.Logf("lttng-relayd output:\n%s", log.String())
 		}
 	})
-	ctl = fmt.Sprintf("127.0.0.1:%d", p[0])
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", ctl)
-		if err == nil {
-			c.Close()
-			break
+	// Each port is opened by its own thread: wait for the three.
+	for _, port := range p {
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		for i := 0; ; i++ {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if i == 1000 {
+				t.Fatalf("lttng-relayd does not listen on %s: %v", addr, err)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		if i == 500 {
-			t.Fatalf("lttng-relayd does not listen: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	return ctl, fmt.Sprintf("127.0.0.1:%d", p[1])
+	return fmt.Sprintf("127.0.0.1:%d", p[0]), fmt.Sprintf("127.0.0.1:%d", p[1])
 }
 
 // TestSendToRelays streams the shared trace to our relay and to
