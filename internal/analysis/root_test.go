@@ -2,6 +2,7 @@ package analysis_test
 
 import (
 	"bufio"
+	"cmp"
 	"debug/elf"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,11 +156,27 @@ func execRchar(t *testing.T, path string) uint64 {
 func TestRecordedWorkload(t *testing.T) {
 	testenv.Root(t)
 	unshare := testenv.Program(t, "unshare")
+	// Keep every CPU busy with SCHED_IDLE spinners, which yield to any
+	// other task: on this VM's kernel the switch away from the idle task
+	// is not always traced, so idle time would be credited to the task
+	// switched in last (the recorder's tests do the same).
+	chrt := testenv.Program(t, "chrt")
+	for range runtime.NumCPU() {
+		spin := exec.Command(chrt, "-i", "0", "sh", "-c", "while :; do :; done")
+		if err := spin.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { spin.Process.Kill(); spin.Wait() }()
+	}
 	out := t.TempDir()
 	rec, err := record.New(record.Config{
 		Session:   "test-analysis",
 		OutputDir: out,
 		Channels: []record.Channel{{
+			// Large buffers: other tests may flood the machine with
+			// system calls while this one records.
+			SubbufSize:  1 << 20,
+			SubbufCount: 16,
 			Events: []string{"sched_switch", "sched_process_fork", "sched_process_exec",
 				"sched_process_exit", "sched_process_free", "sched_wakeup", "sched_wakeup_new",
 				"sched_migrate_task"},
@@ -293,6 +311,8 @@ func TestRecordedWorkload(t *testing.T) {
 	if len(inNS) != 4 {
 		t.Fatalf("%d processes under unshare, want 4: %+v", len(inNS), inNS)
 	}
+	// The namespace's pids and the host's are given in the same order.
+	slices.SortFunc(inNS[1:], func(a, b analysis.ProcessFigures) int { return cmp.Compare(a.PID, b.PID) })
 	if inNS[0].VPID == inNS[0].PID {
 		// The recorder writes the first child after unshare(CLONE_NEWPID)
 		// in its parent's namespace (record/channel.go encodeFork copies
