@@ -1,6 +1,7 @@
 package record
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -218,7 +219,11 @@ func TestRecordWorkload(t *testing.T) {
 	if os.Getenv("TRACETOP_KEEP") != "" {
 		exec.Command("cp", "-r", out, os.Getenv("TRACETOP_KEEP")).Run()
 	}
-	cmd = exec.Command(cputop, "--skip-validation", "--limit", "100000", filepath.Join(out, "kernel"))
+	// Bounded: a machine flooded by other work makes a trace that the
+	// Python analysis would read for a very long time.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd = exec.CommandContext(ctx, cputop, "--skip-validation", "--limit", "100000", filepath.Join(out, "kernel"))
 	cmd.Env = testenv.Env()
 	stdout.Reset()
 	stderr.Reset()
