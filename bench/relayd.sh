@@ -10,8 +10,15 @@
 # CPU time is read from /proc/PID/task/*/schedstat (nanoseconds on CPU of
 # every thread of the relay), before and after each send: exact, unlike
 # the clock ticks of /proc/PID/stat (10 ms each, as much as a whole send
-# of a few hundred MB through splice). The sender's CPU seconds per GB (the
-# recorder side: what streaming costs the traced machine) are printed too.
+# of a few hundred MB through splice: one round of 258 MB measured 5.0x,
+# pure rounding). The sender's CPU seconds per GB (the recorder side: what
+# streaming costs the traced machine) are printed too. On a machine busy
+# with other work the rounds differ by +-30%: look at the medians, and run
+# it again.
+#
+# The session is not live, so our relay writes the (4 MiB, aligned) packets
+# with O_DIRECT; a live session goes through the page cache (splice), as
+# lttng-relayd always does.
 #
 # usage: bench/relayd.sh [TRACE_DIR]
 #   default trace: the big UST trace of the shared bench folder
