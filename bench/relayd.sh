@@ -16,6 +16,9 @@
 # with other work the rounds differ by +-30%: look at the medians, and run
 # it again.
 #
+# Dirty pages are written back (sync) between rounds, outside the measured
+# time: the kernel threads' write-back CPU time is charged to no relay.
+#
 # The session is not live, so our relay writes the (4 MiB, aligned) packets
 # with O_DIRECT; a live session goes through the page cache (splice), as
 # lttng-relayd always does.
@@ -76,6 +79,9 @@ round() { # name port pid round
     scpu=$(awk '{print $1 + $2}' "$WORK/send.cpu")
     echo "$name $r $bytes $((t1 - t0)) $((c1 - c0)) $scpu" >> "$WORK/raw"
     rm -rf "${WORK:?}/out-$name"/*
+    # Write back what a relay left in the page cache before the next round
+    # (the disk would be busy with it during the other relay's round).
+    sync
 }
 
 # median of the numbers on stdin
