@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,6 +164,8 @@ func TestRecordedWorkload(t *testing.T) {
 	chrt := testenv.Program(t, "chrt")
 	for range runtime.NumCPU() {
 		spin := exec.Command(chrt, "-i", "0", "sh", "-c", "while :; do :; done")
+		// Dies with the test even when the test is killed.
+		spin.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := spin.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,8 @@ func TestRecordWorkload(t *testing.T) {
 	chrt := testenv.Program(t, "chrt")
 	for range runtime.NumCPU() {
 		spin := exec.Command(chrt, "-i", "0", "sh", "-c", "while :; do :; done")
+		// Dies with the test even when the test is killed.
+		spin.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := spin.Start(); err != nil {
 			t.Fatal(err)
 		}
