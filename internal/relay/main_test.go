@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -30,7 +31,8 @@ func TestMain(m *testing.M) {
 		fuzzSrv.Close()
 		os.RemoveAll(fuzzSrv.cfg.OutputDir)
 	}
-	if code == 0 && !testing.Short() {
+	fuzzing := flag.Lookup("test.fuzz") != nil && flag.Lookup("test.fuzz").Value.String() != ""
+	if code == 0 && !testing.Short() && !fuzzing { // the fuzzing engine keeps goroutines
 		// Every server, connection and file of the tests is closed. The
 		// pipes that os.File.ReadFrom keeps for splice(2) in a sync.Pool
 		// are closed by a finalizer once two collections emptied the pool.
