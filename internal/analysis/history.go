@@ -123,6 +123,7 @@ type History struct {
 
 	sinceCheckpoint uint64
 	checkpoints     []checkpoint
+	spare           ctf.Source // the source of the last replay, kept open
 
 	// grid accumulation of the forward pass
 	gridAcc *acc
@@ -153,6 +154,10 @@ func NewHistorySource(src ctf.Source, open Opener, opt Options) *History {
 
 // Close closes the source.
 func (h *History) Close() error {
+	if h.spare != nil {
+		h.spare.Close()
+		h.spare = nil
+	}
 	if h.src == nil {
 		return nil
 	}
@@ -361,13 +366,24 @@ func (h *History) restore(t int64) (*replayer, error) {
 	if h.open == nil {
 		return nil, fmt.Errorf("analysis: time %d: %w (source cannot be reopened)", t, ErrNotAvailable)
 	}
-	src, err := h.open()
-	if err != nil {
-		return nil, fmt.Errorf("analysis: reopen source: %w", err)
+	// The source of the last replay is kept open and positioned again:
+	// opening a large trace (metadata, packet index) would cost more
+	// than the replay itself.
+	src, reused := h.spare, h.spare != nil
+	h.spare = nil
+	if !reused {
+		var err error
+		if src, err = h.open(); err != nil {
+			return nil, fmt.Errorf("analysis: reopen source: %w", err)
+		}
 	}
 	r := &replayer{m: cp.m.Clone(), src: src}
-	if s, ok := src.(Seeker); ok && cp.events > 0 {
-		if err := s.SeekTime(cp.at); err != nil {
+	if s, ok := src.(Seeker); ok && (cp.events > 0 || reused) {
+		at := cp.at
+		if cp.events == 0 {
+			at = math.MinInt64 // from the very first message
+		}
+		if err := s.SeekTime(at); err != nil {
 			src.Close()
 			return nil, fmt.Errorf("analysis: seek to %d: %w", cp.at, err)
 		}
@@ -384,6 +400,16 @@ func (h *History) restore(t int64) (*replayer, error) {
 		}
 	}
 	return r, nil
+}
+
+// release ends a replay: its source is kept for the next one when it can
+// seek.
+func (h *History) release(r *replayer) {
+	if _, ok := r.src.(Seeker); ok && h.spare == nil {
+		h.spare = r.src
+		return
+	}
+	r.src.Close()
 }
 
 // until applies messages with a time below t.
@@ -417,7 +443,7 @@ func (h *History) window(t1, t2 int64) (*Figures, *state.Machine, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer r.src.Close()
+	defer h.release(r)
 	if err := r.until(t1); err != nil {
 		return nil, nil, err
 	}
@@ -497,7 +523,7 @@ func (h *History) StateAt(t int64) (*state.Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.src.Close()
+	defer h.release(r)
 	if err := r.until(t); err != nil {
 		return nil, err
 	}
