@@ -17,6 +17,10 @@
 //	...
 //	srv.Close()
 //
+// Packets of live sessions go from the socket to the file through the page
+// cache by splice(2), where viewers find them; aligned packets of other
+// sessions are written with O_DIRECT, which costs less CPU time.
+//
 // A peer that stops in the middle of a message (or stops reading a reply)
 // for Config.MessageTimeout, or a viewer silent between commands for
 // Config.ViewerIdleTimeout, is disconnected with a logged reason; tracers
