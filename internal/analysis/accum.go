@@ -17,8 +17,15 @@ type threadAcc struct {
 	opened, closed int
 	perf           []uint64
 	syscalls       map[string]*SyscallFigures
-	files          map[fileKey]*FileFigures
+	// files holds the I/O per file: the newest file of each fd, and the
+	// files whose fd was reused for another one in the window (few).
+	files          map[int32]*FileFigures
+	oldFiles       []*FileFigures
 	nsys, nerr     uint64
+	// the last syscall and file of the thread, which the next event is
+	// most often about again (saves hashing their names)
+	lastSys  *SyscallFigures
+	lastFile *FileFigures
 }
 
 type fileKey struct {
@@ -116,13 +123,17 @@ func (a *acc) SyscallDone(t *state.Thread, s *state.Syscall, ret int64, at int64
 		return
 	}
 	ta := a.thread(t.TID)
-	if ta.syscalls == nil {
-		ta.syscalls = make(map[string]*SyscallFigures)
-	}
-	sf := ta.syscalls[s.Name]
-	if sf == nil {
-		sf = &SyscallFigures{Name: s.Name, Min: -1}
-		ta.syscalls[s.Name] = sf
+	sf := ta.lastSys
+	if sf == nil || sf.Name != s.Name {
+		if ta.syscalls == nil {
+			ta.syscalls = make(map[string]*SyscallFigures)
+		}
+		sf = ta.syscalls[s.Name]
+		if sf == nil {
+			sf = &SyscallFigures{Name: s.Name, Min: -1}
+			ta.syscalls[s.Name] = sf
+		}
+		ta.lastSys = sf
 	}
 	sf.Count++
 	ta.nsys++
@@ -147,19 +158,16 @@ func (a *acc) IO(t *state.Thread, fd int32, f *state.File, dir state.IODir, n ui
 		return
 	}
 	ta := a.thread(t.TID)
-	if ta.files == nil {
-		ta.files = make(map[fileKey]*FileFigures)
-	}
 	k := fileKey{fd: fd}
 	kind := state.FileUnknown
 	if f != nil {
 		k.name = f.Name
 		kind = f.Kind
 	}
-	ff := ta.files[k]
-	if ff == nil {
-		ff = &FileFigures{FD: fd, Name: k.name, Kind: kind}
-		ta.files[k] = ff
+	ff := ta.lastFile
+	if ff == nil || ff.FD != fd || ff.Name != k.name {
+		ff = ta.file(fd, k.name, kind)
+		ta.lastFile = ff
 	}
 	if dir == state.IORead {
 		ta.read += n
@@ -170,6 +178,34 @@ func (a *acc) IO(t *state.Thread, fd int32, f *state.File, dir state.IODir, n ui
 		ff.Written += n
 		a.wrote += n
 	}
+}
+
+// file returns the figures of fd as file name.
+func (ta *threadAcc) file(fd int32, name string, kind state.FileKind) *FileFigures {
+	if ta.files == nil {
+		ta.files = make(map[int32]*FileFigures)
+	}
+	ff := ta.files[fd]
+	if ff != nil && ff.Name == name {
+		return ff
+	}
+	// The fd now names another file: keep the one it named.
+	var old *FileFigures
+	for i, o := range ta.oldFiles {
+		if o.FD == fd && o.Name == name {
+			old = o
+			ta.oldFiles = append(ta.oldFiles[:i], ta.oldFiles[i+1:]...)
+			break
+		}
+	}
+	if ff != nil {
+		ta.oldFiles = append(ta.oldFiles, ff)
+	}
+	if old == nil {
+		old = &FileFigures{FD: fd, Name: name, Kind: kind}
+	}
+	ta.files[fd] = old
+	return old
 }
 
 func (a *acc) Opened(t *state.Thread, p *state.Process, f *state.File, at int64) {
@@ -368,15 +404,22 @@ func (a *acc) figures(m *state.Machine) *Figures {
 					pfl = make(map[fileKey]*FileFigures)
 					files[pid] = pfl
 				}
-				for k, ff := range ta.files {
+				add := func(ff *FileFigures) {
+					k := fileKey{fd: ff.FD, name: ff.Name}
 					x := pfl[k]
 					if x == nil {
 						c := *ff
 						pfl[k] = &c
-						continue
+						return
 					}
 					x.Read += ff.Read
 					x.Written += ff.Written
+				}
+				for _, ff := range ta.files {
+					add(ff)
+				}
+				for _, ff := range ta.oldFiles {
+					add(ff)
 				}
 			}
 		}

@@ -13,6 +13,9 @@ type Machine struct {
 	procs   map[PID]*Process
 	ns      map[uint64]*Namespace
 	cpus    []*CPUState
+	// cur caches, per CPU, the thread of CPUState.Current (threads are
+	// never removed from the map); not copied by Clone.
+	cur []*Thread
 
 	begin, now int64 // first and last event times applied
 	started    bool
@@ -348,7 +351,18 @@ func (m *Machine) current(c *CPUState) *Thread {
 	if c == nil || c.Current == NoTID {
 		return nil
 	}
-	return m.thread(c.Current)
+	if i := int(c.ID); i >= 0 && i < len(m.cur) {
+		if t := m.cur[i]; t != nil && t.TID == c.Current {
+			return t
+		}
+	} else if i >= 0 && i < 1<<16 {
+		m.cur = append(m.cur, make([]*Thread, i+1-len(m.cur))...)
+	}
+	t := m.thread(c.Current)
+	if i := int(c.ID); i >= 0 && i < len(m.cur) {
+		m.cur[i] = t
+	}
+	return t
 }
 
 // OnCPU returns the thread running on CPU c (nil when unknown or before
