@@ -19,9 +19,9 @@ type threadAcc struct {
 	syscalls       map[string]*SyscallFigures
 	// files holds the I/O per file: the newest file of each fd, and the
 	// files whose fd was reused for another one in the window (few).
-	files          map[int32]*FileFigures
-	oldFiles       []*FileFigures
-	nsys, nerr     uint64
+	files      map[int32]*FileFigures
+	oldFiles   []*FileFigures
+	nsys, nerr uint64
 	// the last syscall and file of the thread, which the next event is
 	// most often about again (saves hashing their names)
 	lastSys  *SyscallFigures
