@@ -30,20 +30,13 @@ import (
 	"github.com/tracetop/tracetop/internal/tui"
 )
 
-// topSources opens the sources the top can show besides a trace folder
-// (net://HOST/host/H/S from a relay): each returns ok=false for sources it
-// does not handle. The first that handles a source opens it.
+// topSources opens other sources the top can show besides a trace folder
+// and a relay's live session: each returns ok=false for sources it does
+// not handle. The first that handles a source opens it. A net:// source
+// never reaches them: openTopSource opens every live URL with relaySource
+// (the one path for relays, with the top's context and the session
+// picker), so an entry registered for net:// is not used.
 var topSources []func(source string) (open analysis.Opener, live bool, ok bool, err error)
-
-// topCtx ends when the top does: a live read in progress stops (set by
-// runTopUI before it opens the source).
-var topCtx = context.Background()
-
-func init() {
-	topSources = append(topSources, func(source string) (analysis.Opener, bool, bool, error) {
-		return relaySource(topCtx, source)
-	})
-}
 
 // relaySource reads a live session of a relay (ours or lttng-relayd) from
 // the oldest packet it holds; net://HOST[:PORT] alone lists the sessions
@@ -120,14 +113,21 @@ func (o *topOptions) tuiOptions() tui.Options {
 func openTopSource(ctx context.Context, source string, o *topOptions) (*tui.AnalysisSource, error) {
 	open := analysis.Opener(func() (ctf.Source, error) { return ctf.Open([]string{source}, ctf.Options{}) })
 	isLive := false
-	for _, try := range topSources {
-		op, lv, ok, err := try(source)
+	if op, lv, ok, err := relaySource(ctx, source); ok {
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			open, isLive = op, lv
-			break
+		open, isLive = op, lv
+	} else {
+		for _, try := range topSources {
+			op, lv, ok, err := try(source)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				open, isLive = op, lv
+				break
+			}
 		}
 	}
 	aopt := tui.AnalysisOptions{Live: isLive, Interval: o.interval}
@@ -168,7 +168,6 @@ func runTopUI(source string, o *topOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	topCtx = ctx
 	src, err := openTopSource(ctx, source, o)
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 
 // TestTopRelaySource streams tracevizlab/wget-k to our relay as a live
 // session and opens it as the top does (net://HOST:PORT/host/H/S through
-// topSources): the interval of the whole session shows code (pid 3876)
+// relaySource, the top's one path for relays): the interval of the whole session shows code (pid 3876)
 // busiest, as on the folder; net://HOST:PORT alone lists the session.
 func TestTopRelaySource(t *testing.T) {
 	dir := filepath.Join(testenv.SharedDir(t, "traces"), "tracevizlab/wget-k/trace")
@@ -56,8 +56,12 @@ func TestTopRelaySource(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "1) "+relayURL+"/host/h/wget") {
 		t.Errorf("listing: %v", err)
 	}
-	topCtx = ctx
 	o := &topOptions{interval: time.Second}
+	// One path for relays: the top opens net:// with relaySource (whose
+	// picker lists the sessions), whatever else topSources holds.
+	if _, err := openTopSource(ctx, relayURL, o); err == nil || !strings.Contains(err.Error(), "pick a session") {
+		t.Errorf("top on %s: %v, want the session list of relaySource", relayURL, err)
+	}
 	src, err := openTopSource(ctx, relayURL+"/host/h/wget", o)
 	if err != nil {
 		t.Fatal(err)

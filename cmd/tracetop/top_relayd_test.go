@@ -125,7 +125,6 @@ func TestTopLttngRelayd(t *testing.T) {
 		}
 		batchOut <- out
 	}()
-	topCtx = ctx
 	src, err := openTopSource(ctx, "net://127.0.0.1/host/h/top", &topOptions{interval: time.Second})
 	if err != nil {
 		t.Fatal(err)
