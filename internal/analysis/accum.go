@@ -20,7 +20,7 @@ type threadAcc struct {
 	// files holds the I/O per file: the newest file of each fd, and the
 	// files whose fd was reused for another one in the window (few).
 	files      map[int32]*FileFigures
-	oldFiles   []*FileFigures
+	oldFiles   map[fileKey]*FileFigures
 	nsys, nerr uint64
 	// the last syscall and file of the thread, which the next event is
 	// most often about again (saves hashing their names)
@@ -190,19 +190,18 @@ func (ta *threadAcc) file(fd int32, name string, kind state.FileKind) *FileFigur
 		return ff
 	}
 	// The fd now names another file: keep the one it named.
-	var old *FileFigures
-	for i, o := range ta.oldFiles {
-		if o.FD == fd && o.Name == name {
-			old = o
-			ta.oldFiles = append(ta.oldFiles[:i], ta.oldFiles[i+1:]...)
-			break
-		}
+	if ta.oldFiles == nil {
+		ta.oldFiles = make(map[fileKey]*FileFigures)
+	}
+	k := fileKey{fd: fd, name: name}
+	old := ta.oldFiles[k]
+	if old != nil {
+		delete(ta.oldFiles, k)
+	} else {
+		old = &FileFigures{FD: fd, Name: name, Kind: kind}
 	}
 	if ff != nil {
-		ta.oldFiles = append(ta.oldFiles, ff)
-	}
-	if old == nil {
-		old = &FileFigures{FD: fd, Name: name, Kind: kind}
+		ta.oldFiles[fileKey{fd: fd, name: ff.Name}] = ff
 	}
 	ta.files[fd] = old
 	return old
