@@ -37,6 +37,20 @@
 //	f, _ := h.Figures(first, last)
 //	d, _ := h.Details(1234, first, last) // open files, threads, children at last
 //
+// With Options.Slot (a live top), the forward pass accumulates slots
+// shorter than the interval (200 ms for a 1 s interval) and Figures
+// merges the kept slots (Merge: sums of the additive figures, the state
+// at the end from the last slot) into any window made of them, exactly
+// as one pass would give it; older slots are merged into intervals.
+// CloseBefore closes the slots a live source is complete up to though no
+// later event came yet, so the newest interval ends at most a slot after
+// its events are complete.
+//
+//	h := analysis.NewHistorySource(src, nil, analysis.Options{Interval: 1e9, Slot: 2e8})
+//	h.Advance(edge)
+//	h.CloseBefore(edge)
+//	f, _ := h.Figures(h.Closed()-1e9, h.Closed()) // five slots merged
+//
 // Windows are [t1, t2[ exactly as asked; only a window asked past the
 // trace's last event ends there (Figures.Clipped says so). Figures.FDs is
 // the number of fds open at End; NumCPU counts the trace's per-CPU streams,

@@ -31,6 +31,14 @@
 //	src, _ := tui.NewAnalysisSource(func() (ctf.Source, error) { return tail, nil },
 //		tui.AnalysisOptions{Live: true, Interval: time.Second})
 //
+// A live source moves by slots (AnalysisOptions.Slot, default 200 ms):
+// the shown interval is the last Interval ending at the newest complete
+// slot, merged from the slots' figures, and the screen looks for a new
+// one every half slot. With the recorder's 100 ms live timer waking the
+// Tail (Tail.Wake) and the slots closed at the Tail's completion mark
+// (Tail.ReadUpTo), a busy process tops CPUtop about half a second to a
+// second after it starts (cmd/tracetop TestTopLiveLatency).
+//
 // BenchmarkTopBusyMachine prints the top's own CPU use at a 1 Hz refresh
 // with 500 processes and 100 k events/s, for rendering and in all.
 //
