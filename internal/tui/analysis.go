@@ -47,8 +47,9 @@ type AnalysisSource struct {
 	opt   AnalysisOptions
 	chunk int64
 
-	mu sync.Mutex // guards h
-	h  *analysis.History
+	mu   sync.Mutex // guards h and last
+	h    *analysis.History
+	last *Frame // the last frame of a live session (asked again until the next slot)
 
 	cs     *countingSource
 	closed atomic.Int64 // the end of the newest window of the forward pass closed
@@ -270,11 +271,18 @@ func (s *AnalysisSource) Frame(t1, t2 int64) (*Frame, error) {
 			t1, t2 = a, b
 		}
 	}
+	if s.last != nil && s.last.Start == t1 && s.last.End == t2 && s.opt.Live {
+		return s.last, nil // a window of a live session once closed does not change
+	}
 	f, err := s.h.Figures(t1, t2)
 	if err != nil {
 		return nil, err
 	}
-	return convertFigures(f), nil
+	fr := convertFigures(f)
+	if s.opt.Live && t2 <= s.h.Closed() {
+		s.last = fr
+	}
+	return fr, nil
 }
 
 // nearest returns a window of kept figures close to [t1, t2[: its start
