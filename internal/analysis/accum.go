@@ -460,20 +460,8 @@ func (a *acc) figures(m *state.Machine) *Figures {
 	for _, pf := range procs {
 		f.Processes = append(f.Processes, *pf)
 	}
-	sort.Slice(f.Threads, func(i, j int) bool {
-		a, b := &f.Threads[i], &f.Threads[j]
-		if a.CPUTime != b.CPUTime {
-			return a.CPUTime > b.CPUTime
-		}
-		return a.TID < b.TID
-	})
-	sort.Slice(f.Processes, func(i, j int) bool {
-		a, b := &f.Processes[i], &f.Processes[j]
-		if a.CPUTime != b.CPUTime {
-			return a.CPUTime > b.CPUTime
-		}
-		return a.PID < b.PID
-	})
+	f.Threads = sortThreads(f.Threads)
+	f.Processes = sortProcesses(f.Processes)
 	// Containers: every non-initial namespace, with the CPU time of its
 	// processes, summed up the namespace tree.
 	cont := make(map[uint64]*ContainerFigures)

@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 
 	"github.com/tracetop/tracetop/internal/state"
@@ -153,20 +155,8 @@ func Merge(parts []*Figures) *Figures {
 		pf.Threads = n
 		f.Processes = append(f.Processes, pf)
 	}
-	sort.Slice(f.Threads, func(i, j int) bool {
-		a, b := &f.Threads[i], &f.Threads[j]
-		if a.CPUTime != b.CPUTime {
-			return a.CPUTime > b.CPUTime
-		}
-		return a.TID < b.TID
-	})
-	sort.Slice(f.Processes, func(i, j int) bool {
-		a, b := &f.Processes[i], &f.Processes[j]
-		if a.CPUTime != b.CPUTime {
-			return a.CPUTime > b.CPUTime
-		}
-		return a.PID < b.PID
-	})
+	f.Threads = sortThreads(f.Threads)
+	f.Processes = sortProcesses(f.Processes)
 	for i := range f.Processes {
 		pf := &f.Processes[i]
 		if pf.Container == 0 {
@@ -326,5 +316,47 @@ func containerList(cont map[uint64]*ContainerFigures) []ContainerFigures {
 		}
 		return a.Inode < b.Inode
 	})
+	return out
+}
+
+// sortThreads orders threads by decreasing CPU time, then tid. It sorts
+// indexes and moves each (large) element once.
+func sortThreads(ts []ThreadFigures) []ThreadFigures {
+	idx := make([]int32, len(ts))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		a, b := &ts[i], &ts[j]
+		if a.CPUTime != b.CPUTime {
+			return cmp.Compare(b.CPUTime, a.CPUTime)
+		}
+		return cmp.Compare(a.TID, b.TID)
+	})
+	return permute(ts, idx)
+}
+
+// sortProcesses orders processes by decreasing CPU time, then pid.
+func sortProcesses(ps []ProcessFigures) []ProcessFigures {
+	idx := make([]int32, len(ps))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		a, b := &ps[i], &ps[j]
+		if a.CPUTime != b.CPUTime {
+			return cmp.Compare(b.CPUTime, a.CPUTime)
+		}
+		return cmp.Compare(a.PID, b.PID)
+	})
+	return permute(ps, idx)
+}
+
+// permute returns s[idx[0]], s[idx[1]], ...
+func permute[T any](s []T, idx []int32) []T {
+	out := make([]T, len(s))
+	for k, i := range idx {
+		out[k] = s[i]
+	}
 	return out
 }
