@@ -33,7 +33,8 @@ type Options struct {
 	// the model (default 1<<18): reaching any T replays at most this many
 	// events plus the ones between the checkpoint time and T.
 	CheckpointEvery uint64
-	// MaxCheckpoints bounds the checkpoints kept (default 128). When
+	// MaxCheckpoints bounds the checkpoints kept (default 256: a 1 GB
+	// trace of 55 M events keeps one every 256 k events). When
 	// full, every other checkpoint of the older half is dropped, so old
 	// times get coarser and memory stays bounded on day-long sessions.
 	MaxCheckpoints int
@@ -62,7 +63,7 @@ func (o *Options) defaults() {
 		o.CheckpointEvery = 1 << 18
 	}
 	if o.MaxCheckpoints < 4 {
-		o.MaxCheckpoints = 128
+		o.MaxCheckpoints = 256
 	}
 	if o.KeepIntervals <= 0 {
 		o.KeepIntervals = 64
