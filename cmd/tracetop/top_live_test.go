@@ -196,22 +196,35 @@ func TestTopLiveLatency(t *testing.T) {
 	}
 	// A burst of load elsewhere (another test's system-call storm, more
 	// events than the recorder takes) can stall one try: three tries.
+	// When other processes make more events than the top reads (a
+	// system-call storm: `yes > /dev/null` makes 2.7 M events/s, the top
+	// reads about 2.3 M/s on this machine), the screen falls behind and
+	// says CATCHING UP: such a try measures the load, not the top, and
+	// when every try is such, the test is skipped with the figures.
 	var tries []string
+	overloaded := 0
 	for try := 1; try <= 3; try++ {
-		msg, ok := liveLatencyOnce(t, bin, busy, startFile, filepath.Join(tmp, fmt.Sprintf("err%d", try)))
+		msg, ok, over := liveLatencyOnce(t, bin, busy, startFile, filepath.Join(tmp, fmt.Sprintf("err%d", try)))
 		t.Logf("try %d: %s", try, msg)
 		if ok {
 			return
 		}
+		if over {
+			overloaded++
+		}
 		tries = append(tries, msg)
 		os.Remove(startFile)
+	}
+	if overloaded == len(tries) {
+		t.Skipf("the machine made more events than the top reads in every try (CATCHING UP):\n%s", strings.Join(tries, "\n"))
 	}
 	t.Errorf("the busy process was not first in CPUtop within 2 s in 3 tries:\n%s", strings.Join(tries, "\n"))
 }
 
 // liveLatencyOnce starts the top and then the busy process, and says how
-// long the busy process took to be first in CPUtop; ok when within 2 s.
-func liveLatencyOnce(t *testing.T, bin, busy, startFile, errFile string) (string, bool) {
+// long the busy process took to be first in CPUtop; ok when within 2 s,
+// overloaded when the top said CATCHING UP meanwhile.
+func liveLatencyOnce(t *testing.T, bin, busy, startFile, errFile string) (msg string, ok, overloaded bool) {
 	p := newTmux(t, 120, 40, "sh", "-c", "chrt -f 2 "+bin+" 2>"+errFile+"; sleep 60")
 	defer exec.Command(p.tmux, "-S", p.socket, "kill-server").Run()
 	p.waitFor("LIVE", tui.FooterText())
@@ -229,6 +242,7 @@ func liveLatencyOnce(t *testing.T, bin, busy, startFile, errFile string) (string
 	for time.Now().Before(deadline) {
 		s := p.capture()
 		now := time.Now()
+		overloaded = overloaded || strings.Contains(s, "CATCHING UP")
 		if t0 == 0 {
 			if b, err := os.ReadFile(startFile); err == nil {
 				t0, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
@@ -242,19 +256,19 @@ func liveLatencyOnce(t *testing.T, bin, busy, startFile, errFile string) (string
 	}
 	if shown == "" {
 		e, _ := os.ReadFile(errFile)
-		return fmt.Sprintf("busyloop (pid %s) not first in CPUtop after 10 s:\n%s\n%s", pid, p.capture(), e), false
+		return fmt.Sprintf("busyloop (pid %s) not first in CPUtop after 10 s (behind: %v):\n%s\n%s", pid, overloaded, p.capture(), e), false, overloaded
 	}
 	latency := at.Sub(time.Unix(0, t0))
-	msg := fmt.Sprintf("busyloop first in CPUtop %v after its start", latency.Round(time.Millisecond))
+	msg = fmt.Sprintf("busyloop first in CPUtop %v after its start", latency.Round(time.Millisecond))
 	if end, ok := shownEnd(shown); ok {
 		msg += fmt.Sprintf(" (the interval shown ends %v after its start, shown %v after its end)",
 			end.Sub(time.Unix(0, t0)).Round(time.Millisecond), at.Sub(end).Round(time.Millisecond))
 	}
 	p.keys("q")
 	if latency > 2*time.Second {
-		return msg + ", want within 2 s:\n" + shown, false
+		return fmt.Sprintf("%s, want within 2 s (behind: %v):\n%s", msg, overloaded, shown), false, overloaded
 	}
-	return msg, true
+	return msg, true, false
 }
 
 // busyFirst says whether the CPUtop of the pane has the process pid on
