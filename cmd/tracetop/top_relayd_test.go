@@ -41,8 +41,10 @@ func TestTopLttngRelayd(t *testing.T) {
 		}
 		testenv.SharedDir(t, "traces")
 		bin := buildTracetop(t)
-		cmd := exec.Command("unshare", "-m", "-n", "--propagation", "private",
-			os.Args[0], "-test.run=^TestTopLttngRelayd$", "-test.v", "-test.count=1")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "unshare", "-m", "-n", "--propagation", "private",
+			os.Args[0], "-test.run=^TestTopLttngRelayd$", "-test.v", "-test.count=1", "-test.timeout=4m")
 		cmd.Env = append(os.Environ(), "TRACETOP_NETNS_TEST="+bin)
 		out, err := cmd.CombinedOutput()
 		t.Logf("in the network namespace:\n%s", out)
