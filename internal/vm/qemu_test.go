@@ -54,7 +54,7 @@ func TestQEMUGuest(t *testing.T) {
 	}
 	// 3. Boot it; QEMU listens on the socket.
 	sock := filepath.Join(gdir, "port.sock")
-	rg := exec.Command(filepath.Join(tools, "run-guest.sh"), "-d", gdir, "-s", sock, "-l", filepath.Join(gdir, "console.log"), "--bg", "-t", "90")
+	rg := exec.Command(filepath.Join(tools, "run-guest.sh"), "-d", gdir, "-s", sock, "-l", filepath.Join(gdir, "console.log"), "--bg", "-t", "240")
 	start := time.Now()
 	out, err := rg.Output()
 	if err != nil {
@@ -100,10 +100,12 @@ func TestQEMUGuest(t *testing.T) {
 			t.Fatalf("no %s within %v", what, d)
 		}
 	}
-	wait("hello", b.Hello(), 30*time.Second)
+	// Readiness waits, not figures: under TCG on a loaded host the guest's
+	// statedump alone can take tens of seconds. The times are logged.
+	wait("hello", b.Hello(), 60*time.Second)
 	helloAfter := time.Since(start)
-	wait("recording start", b.Started(), 30*time.Second)
-	wait("sync burst", b.BurstDone(), 30*time.Second)
+	wait("recording start", b.Started(), 90*time.Second)
+	wait("sync burst", b.BurstDone(), 60*time.Second)
 	_, burst := b.Status()
 	burstRTT := b.RTTs()
 	// A little more tracing, with periodic pings.
