@@ -186,6 +186,14 @@ func TestTopTmuxLive(t *testing.T) {
 func TestTopLiveLatency(t *testing.T) {
 	testenv.Root(t)
 	testenv.Short(t)
+	// A measurement that needs the machine to itself (it records the
+	// whole machine at real-time priority and times a busy process's
+	// arrival at the top of CPUtop): run it on purpose, on an idle
+	// machine. TestTopTmuxLive checks the busy process comes first in
+	// every run.
+	if os.Getenv("TRACETOP_LATENCY") == "" {
+		t.Skip("measurement; run with TRACETOP_LATENCY=1 on an idle machine")
+	}
 	bin := buildTracetop(t)
 	tmp := t.TempDir()
 	startFile := filepath.Join(tmp, "start")
