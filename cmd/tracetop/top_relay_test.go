@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tracetop/tracetop/internal/live"
-	"github.com/tracetop/tracetop/internal/relay"
-	"github.com/tracetop/tracetop/internal/relay/send"
+	"github.com/tracetop/tracetop/internal/relay/relaytest"
 	"github.com/tracetop/tracetop/internal/testenv"
 )
 
@@ -20,39 +17,13 @@ import (
 // busiest, as on the folder; net://HOST:PORT alone lists the session.
 func TestTopRelaySource(t *testing.T) {
 	dir := filepath.Join(testenv.SharedDir(t, "traces"), "tracevizlab/wget-k/trace")
-	srv, err := relay.New(relay.Config{OutputDir: t.TempDir(), Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ls [3]net.Listener
-	for i := range ls {
-		if ls[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	go srv.Serve(ls[0], ls[1], ls[2])
-	defer srv.Close()
+	r := relaytest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sent := make(chan error, 1)
-	go func() {
-		_, err := send.Trace(ctx, dir, send.Options{Control: ls[0].Addr().String(), Data: ls[1].Addr().String(),
-			SessionName: "wget", Hostname: "h", LiveTimer: 20 * time.Millisecond, Pace: send.PaceReal})
-		sent <- err
-	}()
-	relayURL := "net://" + ls[2].Addr().String()
-	for {
-		_, l, err := live.List(ctx, relayURL, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(l) > 0 {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	sent := r.StreamLive(ctx, t, dir, "wget", "h")
+	relayURL := r.LiveURL()
 	// Not a terminal: the listing comes back as the error.
-	_, err = pickSession(ctx, relayURL, nil, nil)
+	_, err := pickSession(ctx, relayURL, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "1) "+relayURL+"/host/h/wget") {
 		t.Errorf("listing: %v", err)
 	}

@@ -2,7 +2,6 @@ package batch_test
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,9 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracetop/tracetop/internal/batch"
-	"github.com/tracetop/tracetop/internal/live"
-	"github.com/tracetop/tracetop/internal/relay"
-	"github.com/tracetop/tracetop/internal/relay/send"
+	"github.com/tracetop/tracetop/internal/relay/relaytest"
 	"github.com/tracetop/tracetop/internal/testenv"
 )
 
@@ -22,37 +19,11 @@ import (
 // those of the trace folder.
 func TestBatchLiveSession(t *testing.T) {
 	dir := filepath.Join(testenv.SharedDir(t, "traces"), "tracevizlab/wget-k/trace")
-	srv, err := relay.New(relay.Config{OutputDir: t.TempDir(), Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ls [3]net.Listener
-	for i := range ls {
-		if ls[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	go srv.Serve(ls[0], ls[1], ls[2])
-	defer srv.Close()
+	r := relaytest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sent := make(chan error, 1)
-	go func() {
-		_, err := send.Trace(ctx, dir, send.Options{Control: ls[0].Addr().String(), Data: ls[1].Addr().String(),
-			SessionName: "wget", Hostname: "h", LiveTimer: 20 * time.Millisecond, Pace: send.PaceReal})
-		sent <- err
-	}()
-	relayURL := "net://" + ls[2].Addr().String()
-	for {
-		_, l, err := live.List(ctx, relayURL, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(l) > 0 {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	sent := r.StreamLive(ctx, t, dir, "wget", "h")
+	relayURL := r.LiveURL()
 	if _, err := batch.Opener(ctx, []string{relayURL}); err == nil {
 		t.Error("a relay URL without a session opened")
 	}
