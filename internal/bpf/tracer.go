@@ -49,6 +49,7 @@ type Tracer struct {
 	raw    ringbuf.Record
 	nslots int
 	perf   bool // sched_switch attached for the perf contexts
+	sw     bool // sched_switch attached to record every context switch
 }
 
 // PerfSlot is one perf counter context: the counter's file descriptor on
@@ -88,6 +89,26 @@ func (t *Tracer) SetPerf(slots []PerfSlot, switches bool) error {
 	}
 	t.mu.Lock()
 	t.perf = len(slots) > 0
+	t.mu.Unlock()
+	return nil
+}
+
+// SetSwitch makes a Tracer without perf counter contexts record every
+// context switch (KindSwitch records, with zero counter values). tracefs
+// can miss switches that the BPF program sees: on some kernels (6.18 seen
+// here) a secondary CPU's idle task writes none of its process-context
+// events to the tracefs ring buffer, so every switch away from idle is
+// missing there. Call it before Start; SetPerf replaces the setting.
+func (t *Tracer) SetSwitch(on bool) error {
+	var conf tracetopPerfConf
+	if on {
+		conf.EmitSwitch = 1
+	}
+	if err := t.objs.Perfconf.Put(uint32(0), conf); err != nil {
+		return fmt.Errorf("bpf: switch configuration: %w", err)
+	}
+	t.mu.Lock()
+	t.sw = on
 	t.mu.Unlock()
 	return nil
 }
@@ -226,7 +247,7 @@ func (t *Tracer) Start() error {
 	if t.fork {
 		progs = append(progs, t.objs.SchedProcessFork)
 	}
-	if t.perf {
+	if t.perf || t.sw {
 		progs = append(progs, t.objs.SchedSwitch)
 	}
 	for _, p := range progs {

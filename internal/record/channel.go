@@ -67,7 +67,7 @@ type channel struct {
 	perf  perfContexts
 	srcs  []EventSource
 	dump  *statedumpSource
-	fork  *forkSource     // the recorder's own BPF fork program, nil when a source or tracefs records forks
+	own   *bpfSource      // the recorder's own BPF fork and switch programs, nil when sources or tracefs record them
 	marks []atomic.Uint64 // per source watermark
 
 	mu      sync.Mutex
@@ -137,14 +137,27 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 		}
 		sels = slices.DeleteFunc(sels, func(s selection) bool { return s.sys == 0 && taken[s.name] })
 	}
-	// Without a source taking it, sched_process_fork comes from a BPF
-	// program of the recorder's own when the kernel has BPF.
-	if i := slices.IndexFunc(sels, func(s selection) bool { return s.sys == 0 && s.name == "sched_process_fork" }); i >= 0 && !r.cfg.NoBPFFork {
-		if fs, err := newForkSource(); err == nil {
-			ch.fork = fs
-			sels = slices.Delete(sels, i, i+1)
+	// Without a source taking them, sched_process_fork and sched_switch
+	// come from BPF programs of the recorder's own when the kernel has
+	// BPF (bpfSource says why).
+	var own []string
+	for _, name := range []string{"sched_process_fork", "sched_switch"} {
+		if (name == "sched_process_fork" && r.cfg.NoBPFFork) || (name == "sched_switch" && r.cfg.NoBPFSwitch) {
+			continue
+		}
+		if slices.ContainsFunc(sels, func(s selection) bool { return s.sys == 0 && s.name == name }) {
+			own = append(own, name)
+		}
+	}
+	if len(own) > 0 {
+		if bs, err := newBPFSource(slices.Contains(own, "sched_process_fork"), slices.Contains(own, "sched_switch")); err == nil {
+			if len(ch.ctxs) > 0 {
+				bs.onSwitch = r.procs.setComm
+			}
+			ch.own = bs
+			sels = slices.DeleteFunc(sels, func(s selection) bool { return s.sys == 0 && slices.Contains(own, s.name) })
 		} else {
-			r.cfg.Logf("channel %q: sched_process_fork from tracefs (ids in nested pid namespaces from /proc, while the child lives): %v", cfg.Name, err)
+			r.cfg.Logf("channel %q: %s from tracefs (fork: ids in nested pid namespaces from /proc, while the child lives; switch: may miss those of idle tasks): %v", cfg.Name, strings.Join(own, " and "), err)
 		}
 	}
 	// sched_process_fork needs the clone flags of task_newtask to tell a
@@ -172,8 +185,8 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 			if err := inst.Remove(); err != nil {
 				r.cfg.Logf("%v", err)
 			}
-			if ch.fork != nil {
-				ch.fork.Close()
+			if ch.own != nil {
+				ch.own.Close()
 			}
 		}
 	}()
@@ -215,8 +228,8 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 		}
 	}
 	ch.srcs = append(ch.srcs, cfg.Sources...)
-	if ch.fork != nil {
-		ch.srcs = append(ch.srcs, ch.fork)
+	if ch.own != nil {
+		ch.srcs = append(ch.srcs, ch.own)
 	}
 	if withDump {
 		cpus, _ := ftrace.OnlineCPUs()

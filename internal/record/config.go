@@ -68,6 +68,10 @@ type Config struct {
 	// kernel has BPF (the recorder's own BPF fork program gives the
 	// child's ids in nested pid namespaces exactly).
 	NoBPFFork bool
+	// NoBPFSwitch records sched_switch from tracefs even when the kernel
+	// has BPF (the recorder's own BPF switch program sees the switches
+	// that tracefs misses on some kernels: see bpfSource).
+	NoBPFSwitch bool
 	// NoStatedump skips the statedump at start.
 	NoStatedump bool
 	// Logf receives warnings (lost events, CPU hotplug); nil discards them.

@@ -102,6 +102,17 @@
 // from /proc/CHILD while the child lives, the namespace from the parent's
 // pid_for_children otherwise.
 //
+// # Context switches
+//
+// sched_switch comes from the recorder's own BPF program on the same
+// tracepoint when the kernel has BPF (unless a source with perf counter
+// contexts records it, or Config.NoBPFSwitch): tracefs misses switches on
+// some kernels (on 6.18, a secondary CPU's idle task writes none of its
+// process-context events to the tracefs ring buffers, so every switch away
+// from idle is lost and CPU figures credit idle time to the task before).
+// The fields are the tracefs conversion's, prev_state computed as tracefs
+// computes it.
+//
 // # Output and live
 //
 // Output goes to Config.Sink (a relay client) or to a writer.DirSink on

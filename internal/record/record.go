@@ -209,9 +209,9 @@ func (r *Recorder) flushMetadata() error {
 
 func (r *Recorder) removeInstances() {
 	for _, ch := range r.chans {
-		if ch.fork != nil {
-			ch.fork.Close()
-			ch.fork = nil
+		if ch.own != nil {
+			ch.own.Close()
+			ch.own = nil
 		}
 	}
 	for _, ch := range r.chans {

@@ -9,10 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,21 +62,6 @@ func TestRecordWorkload(t *testing.T) {
 	bt := testenv.Program(t, "babeltrace2")
 	cputop := testenv.Program(t, "lttng-cputop-mi")
 	dd := testenv.Program(t, "dd")
-
-	// Keep every CPU busy with SCHED_IDLE spinners, which yield to any
-	// other task: on some kernels (this VM's) the switch away from the idle
-	// task is not always traced, and lttng-cputop then credits the idle
-	// time to the task last switched in.
-	chrt := testenv.Program(t, "chrt")
-	for range runtime.NumCPU() {
-		spin := exec.Command(chrt, "-i", "0", "sh", "-c", "while :; do :; done")
-		// Dies with the test even when the test is killed.
-		spin.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := spin.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { spin.Process.Kill(); spin.Wait() }()
-	}
 
 	out := t.TempDir()
 	var logs bytes.Buffer
@@ -255,14 +238,28 @@ func TestRecordWorkload(t *testing.T) {
 	t.Logf("burner threads %v", threads)
 	diff := float64(got-burnCPU) / float64(burnCPU)
 	t.Logf("burner cpu time: lttng-cputop %v, /proc utime+stime %v (%.2f%%)", got, burnCPU, 100*diff)
-	// The goal is 2 %. Most runs are within 0.5 %, but some fall 2.1-2.6 %
-	// short (lttng-cputop below /proc, no event lost) for a cause not yet
-	// found: beyond 2 % is reported, beyond 3 % fails.
-	switch {
-	case diff > 0.03 || diff < -0.03:
-		t.Errorf("lttng-cputop says %v for the burner, /proc says %v", got, burnCPU)
-	case diff > 0.02 || diff < -0.02:
-		t.Logf("KNOWN: lttng-cputop %v for the burner is %.2f%% from /proc's %v, past the 2 %% goal", got, 100*diff, burnCPU)
+	if diff > 0.02 || diff < -0.02 {
+		t.Errorf("lttng-cputop says %v for the burner, /proc says %v (goal: within 2 %%)", got, burnCPU)
+	}
+
+	// Every CPU that went idle came back from idle: tracefs alone misses
+	// those switches on some kernels (see bpfSource), which credits the
+	// idle time to the task that ran before.
+	toIdle, fromIdle := map[string]int{}, map[string]int{}
+	swRe := regexp.MustCompile(`sched_switch: \{ cpu_id = (\d+) \}, \{ tid = \d+ \}, \{ prev_comm = "[^"]*", prev_tid = (\d+), .*next_tid = (\d+),`)
+	for _, m := range swRe.FindAllStringSubmatch(text, -1) {
+		if m[2] == "0" {
+			fromIdle[m[1]]++
+		}
+		if m[3] == "0" {
+			toIdle[m[1]]++
+		}
+	}
+	t.Logf("switches to idle per CPU %v, from idle %v", toIdle, fromIdle)
+	for cpu, n := range toIdle {
+		if n >= 10 && fromIdle[cpu] == 0 {
+			t.Errorf("cpu %s: %d switches to the idle task and none away from it", cpu, n)
+		}
 	}
 }
 

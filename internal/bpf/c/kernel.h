@@ -68,6 +68,7 @@ struct pid {
 
 struct task_struct {
 	unsigned int __state;
+	int exit_state;
 	int prio;
 	int pid;
 	int tgid;

@@ -251,11 +251,13 @@ static __always_inline void output_scratch(struct scratch *s)
 		count_lost();
 }
 
+/* perf_conf is the configuration when counters are read or context
+ * switches recorded, 0 otherwise. */
 static __always_inline struct perf_conf *perf_conf(void)
 {
 	__u32 zero = 0;
 	struct perf_conf *c = bpf_map_lookup_elem(&perfconf, &zero);
-	return (c && c->nperf) ? c : 0;
+	return (c && (c->nperf || c->emit_switch)) ? c : 0;
 }
 
 /* read_cpu_counters reads the current CPU's counters into v. */
@@ -470,6 +472,28 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	return 0;
 }
 
+/* switch_state is prev_state as tracefs's sched_switch writes it
+ * (__trace_sched_switch_state): TASK_REPORT_MAX (0x100) for a preempted
+ * task, else the highest TASK_REPORT bit of its state and exit state, with
+ * TASK_IDLE (0x402) reported as TASK_REPORT_IDLE (0x80) and
+ * TASK_RTLOCK_WAIT (0x1000) as TASK_UNINTERRUPTIBLE (0x2). */
+static __always_inline __s64 switch_state(bool preempt, struct task_struct *p)
+{
+	if (preempt)
+		return 0x100;
+	unsigned int st = BPF_CORE_READ(p, __state);
+	unsigned int s = (st | (unsigned int)BPF_CORE_READ(p, exit_state)) & 0x7f;
+	if (st == 0x402)
+		s = 0x80;
+	else if (st == 0x1000)
+		s = 0x2;
+	__s64 top = 0;
+	for (int i = 0; i < 8; i++)
+		if (s & (1u << i))
+			top = 1u << i;
+	return top;
+}
+
 /* Context switches: per-thread counter totals, and the switch itself with
  * both tasks' counter values when the session records sched_switch here. */
 SEC("raw_tp/sched_switch")
@@ -518,8 +542,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	r->next_tid = ntid;
 	r->prev_prio = BPF_CORE_READ(prev, prio);
 	r->next_prio = BPF_CORE_READ(next, prio);
-	/* tracefs's prev_state: a preempted task is runnable (TASK_REPORT_MAX) */
-	r->prev_state = preempt ? 0x100 : (BPF_CORE_READ(prev, __state) & 0xff);
+	r->prev_state = switch_state(preempt, prev);
 	BPF_CORE_READ_STR_INTO(&r->prev_comm, prev, comm);
 	BPF_CORE_READ_STR_INTO(&r->next_comm, next, comm);
 	for (int i = 0; i < MAX_PERF; i++)
