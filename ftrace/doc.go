@@ -19,7 +19,7 @@
 //	in.SetTracing(true)
 //	r, _ := in.OpenCPU(0)
 //	buf := make([]byte, fs.PageLayout().PageSize)
-//	n, _ := r.Read(buf)
+//	n, _ := r.ReadPage(buf) // ftrace.ErrNoData when empty
 //	var pg ftrace.Page
 //	pg.Reset(buf[:n], fs.PageLayout())
 //	var rec ftrace.Record

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -236,67 +235,6 @@ func (in *Instance) SetTracing(on bool) error {
 		v = "1"
 	}
 	return in.write("tracing_on", v)
-}
-
-// CPUReader reads whole pages from per_cpu/cpuN/trace_pipe_raw without
-// blocking.
-type CPUReader struct {
-	fd  int
-	CPU int
-}
-
-// ErrNoData is returned by ReadPage when the buffer holds nothing to read.
-var ErrNoData = errors.New("no data")
-
-// OpenCPU opens per_cpu/cpuN/trace_pipe_raw, non-blocking.
-func (in *Instance) OpenCPU(cpu int) (*CPUReader, error) {
-	p := filepath.Join(in.Dir, "per_cpu", fmt.Sprintf("cpu%d", cpu), "trace_pipe_raw")
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open cpu %d buffer: %w", cpu, permErr(err))
-	}
-	return &CPUReader{fd: fd, CPU: cpu}, nil
-}
-
-// ReadPage reads one page into buf (at least a page long). It returns
-// ErrNoData when the buffer is empty.
-func (r *CPUReader) ReadPage(buf []byte) (int, error) {
-	for {
-		n, err := unix.Read(r.fd, buf)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN || err == nil && n == 0:
-			return 0, ErrNoData
-		case err != nil:
-			return 0, fmt.Errorf("read cpu %d buffer: %w", r.CPU, err)
-		}
-		return n, nil
-	}
-}
-
-// Wait blocks until the buffer is filled to the instance's buffer_percent
-// or timeout passes. It reports whether the buffer said it was ready.
-func (r *CPUReader) Wait(timeout time.Duration) (bool, error) {
-	fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, int(timeout/time.Millisecond))
-	if err == unix.EINTR {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("poll cpu %d buffer: %w", r.CPU, err)
-	}
-	return n > 0 && fds[0].Revents&unix.POLLIN != 0, nil
-}
-
-// Close closes the buffer file.
-func (r *CPUReader) Close() error {
-	if r.fd < 0 {
-		return nil
-	}
-	err := unix.Close(r.fd)
-	r.fd = -1
-	return err
 }
 
 // CPUStats is per_cpu/cpuN/stats.

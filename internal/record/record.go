@@ -69,12 +69,10 @@ type Recorder struct {
 	srcErr   error
 }
 
-// Now returns the current CLOCK_MONOTONIC time, the trace clock.
-func Now() Timestamp {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return Timestamp(ts.Nano())
-}
+// Now returns the current CLOCK_MONOTONIC time, the trace clock. It reads
+// the vDSO clock (ftrace.MonoNow), not a system call: the readers call it
+// once per page.
+func Now() Timestamp { return Timestamp(ftrace.MonoNow()) }
 
 // clockOffset returns realtime minus monotonic, from the closest of a few
 // samples.
