@@ -269,4 +269,3 @@ func TestCPUReaderLost(t *testing.T) {
 		})
 	}
 }
-
