@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
@@ -171,6 +172,11 @@ func Open(cfg Config) (*Tracer, error) {
 	if err := spec.Variables[tracetopVarWakeupBytes].Set(uint64(size / 8)); err != nil {
 		return nil, fmt.Errorf("bpf: set wakeup_bytes: %w", err)
 	}
+	if switchHasState() {
+		if err := spec.Variables[tracetopVarSwitchStateArg].Set(uint32(1)); err != nil {
+			return nil, fmt.Errorf("bpf: set switch_state_arg: %w", err)
+		}
+	}
 	t := &Tracer{fork: cfg.Fork, nosys: cfg.NoSyscalls, nslots: nrSlots}
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -188,6 +194,27 @@ func Open(cfg Config) (*Tracer, error) {
 		return nil, fmt.Errorf("bpf: ring buffer reader: %w", err)
 	}
 	return t, nil
+}
+
+// switchHasState tells whether the kernel's sched_switch tracepoint passes
+// prev_state (Linux 5.18 and later): its BTF prototype
+// btf_trace_sched_switch then has five parameters (the context, preempt,
+// prev, next, prev_state).
+func switchHasState() bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var td *btf.Typedef
+	if err := spec.TypeByName("btf_trace_sched_switch", &td); err != nil {
+		return false
+	}
+	ptr, ok := td.Type.(*btf.Pointer)
+	if !ok {
+		return false
+	}
+	fp, ok := ptr.Target.(*btf.FuncProto)
+	return ok && len(fp.Params) >= 5
 }
 
 // SyscallConf is what is recorded for one system call number.

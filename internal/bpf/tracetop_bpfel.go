@@ -74,6 +74,7 @@ const (
 	tracetopProgSysEnter         = "sys_enter"
 	tracetopProgSysExit          = "sys_exit"
 	tracetopVarIgnoreTgid        = "ignore_tgid"
+	tracetopVarSwitchStateArg    = "switch_state_arg"
 	tracetopVarWakeupBytes       = "wakeup_bytes"
 )
 
@@ -146,8 +147,9 @@ type tracetopMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracetopVariableSpecs struct {
-	IgnoreTgid  *ebpf.VariableSpec `ebpf:"ignore_tgid"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	IgnoreTgid     *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	SwitchStateArg *ebpf.VariableSpec `ebpf:"switch_state_arg"`
+	WakeupBytes    *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // tracetopObjects contains all objects after they have been loaded into the kernel.
@@ -203,8 +205,9 @@ func (m *tracetopMaps) Close() error {
 //
 // It can be passed to loadTracetopObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracetopVariables struct {
-	IgnoreTgid  *ebpf.Variable `ebpf:"ignore_tgid"`
-	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
+	IgnoreTgid     *ebpf.Variable `ebpf:"ignore_tgid"`
+	SwitchStateArg *ebpf.Variable `ebpf:"switch_state_arg"`
+	WakeupBytes    *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // tracetopPrograms contains all programs after they have been loaded into the kernel.

@@ -97,6 +97,11 @@ volatile const __u32 ignore_tgid = 0;
 /* Wake the reader only once this many bytes wait (it also polls on a
  * timer): one wakeup per record would cost more than the record. */
 volatile const __u64 wakeup_bytes = 1 << 20;
+/* The sched_switch tracepoint passes prev_state, the state read before the
+ * switch (kernel 5.18 and later): set by the loader from the kernel's BTF.
+ * Without it, the programs read prev->__state, which a concurrent wake-up
+ * may already have changed. */
+volatile const __u32 switch_state_arg = 0;
 
 #define BPF_RB_NO_WAKEUP 1
 #define BPF_RB_FORCE_WAKEUP 2
@@ -476,12 +481,12 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
  * (__trace_sched_switch_state): TASK_REPORT_MAX (0x100) for a preempted
  * task, else the highest TASK_REPORT bit of its state and exit state, with
  * TASK_IDLE (0x402) reported as TASK_REPORT_IDLE (0x80) and
- * TASK_RTLOCK_WAIT (0x1000) as TASK_UNINTERRUPTIBLE (0x2). */
-static __always_inline __s64 switch_state(bool preempt, struct task_struct *p)
+ * TASK_RTLOCK_WAIT (0x1000) as TASK_UNINTERRUPTIBLE (0x2). st is the
+ * state before the switch. */
+static __always_inline __s64 switch_state(bool preempt, unsigned int st, struct task_struct *p)
 {
 	if (preempt)
 		return 0x100;
-	unsigned int st = BPF_CORE_READ(p, __state);
 	unsigned int s = (st | (unsigned int)BPF_CORE_READ(p, exit_state)) & 0x7f;
 	if (st == 0x402)
 		s = 0x80;
@@ -542,7 +547,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	r->next_tid = ntid;
 	r->prev_prio = BPF_CORE_READ(prev, prio);
 	r->next_prio = BPF_CORE_READ(next, prio);
-	r->prev_state = switch_state(preempt, prev);
+	unsigned int st = switch_state_arg ? (unsigned int)ctx[3] : BPF_CORE_READ(prev, __state);
+	r->prev_state = switch_state(preempt, st, prev);
 	BPF_CORE_READ_STR_INTO(&r->prev_comm, prev, comm);
 	BPF_CORE_READ_STR_INTO(&r->next_comm, next, comm);
 	for (int i = 0; i < MAX_PERF; i++)
