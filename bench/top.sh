@@ -10,7 +10,8 @@
 # the reader and the figures. Goals: screen < 2 %, all < 10 % of a core.
 # The live screen moves every 200 ms (5 frames/s); the screen's share at a
 # 1 Hz refresh is the per-frame cost once a second, printed too.
-# Then it measures the live latency three times (TestTopLiveLatency).
+# Then it measures the live latency three times (TestTopLiveLatency);
+# LATENCY=0 skips that.
 # Needs root. Usage: bench/top.sh [SECONDS [NPROC [PERIOD_US]]]
 set -euo pipefail
 SECONDS_RUN=${1:-20}
@@ -63,7 +64,7 @@ render=$(share 'bubbletea|lipgloss|tui\.\(\*Model\)|tui\.Run')
 frames=$(share 'AnalysisSource\)\.Frame|AnalysisSource\)\.Details')
 recorder=$(share 'internal/record\.|ftrace\.|ctf/writer|ctf/index|internal/bpf|ringbuf')
 pageread=$(share 'CPUReader\)\.ReadPage')
-clock=$(share 'record\.Now')
+clock=$(share 'record\.Now|ftrace\.MonoNow')
 reader=$(share 'tui\.\(\*Tail\)|ctf\.\(\*Reader\)')
 figures=$(share 'state\.\(\*Machine\)|analysis\.')
 frames_n=$(echo "$secs" | awk '{print $1 / 0.2}')
@@ -81,4 +82,5 @@ if [ -n "${PROFILE_OUT:-}" ]; then cp "$WORK/cpu.prof" "$PROFILE_OUT"; cp "$WORK
 # CPUtop this long after its first instruction (goal: within 2 s).
 cleanup
 trap - EXIT INT TERM
+[ "${LATENCY:-1}" = 0 ] && exit 0
 TRACETOP_LATENCY=1 go test ./cmd/tracetop -count=3 -run '^TestTopLiveLatency$' -v 2>&1 | grep -E 'try [0-9]' | sed 's/^ *top_live_test.go:[0-9]*: /latency: /' | cut -c1-200

@@ -6,6 +6,18 @@
 // and the events the kernel lost, on one line: "NS LOST".
 //
 //	tracefs-read -events 'syscalls/sys_enter_*,syscalls/sys_exit_*,sched/sched_switch' -- dd if=/dev/zero of=/dev/null bs=1 count=200000
+//
+// With -reader, the readers are the recorder's page loop instead (wait on
+// the buffer with buffer_percent 25 and a 100 ms period, then take pages
+// until ftrace.ErrNoData, reading the clock before each page, decoding the
+// page headers) and the readers' own CPU time is printed on stderr with the
+// kernel calls and pages per second:
+//
+//	-reader read-syscall   read(2) per page, clock_gettime system call per page (the recorder before)
+//	-reader splice         ftrace.CPUReader: splice, one read(2) of the page being written per drain, vDSO clock
+//	-reader read           ftrace.CPUReader without splice, vDSO clock
+//
+//	tracefs-read -reader splice -- busy-machine 500 110000 10
 package main
 
 import (
@@ -27,12 +39,20 @@ func main() {
 	root := flag.String("tracefs", "/sys/kernel/tracing", "tracefs mount point")
 	events := flag.String("events", "syscalls/sys_enter_*,syscalls/sys_exit_*,sched/sched_switch", "comma-separated SYSTEM/EVENT globs")
 	sizeKB := flag.Int("buffer-kb", 4096, "buffer size per CPU in KiB (tracetop's default channel: 4 x 1 MiB)")
+	reader := flag.String("reader", "", "recorder-style page loop: read-syscall, read or splice (empty: plain read loop)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: tracefs-read [-events LIST] -- COMMAND [ARG...]")
 		os.Exit(2)
 	}
-	ns, lost, err := run(*root, *events, *sizeKB, flag.Args())
+	var ns int64
+	var lost uint64
+	var err error
+	if *reader != "" {
+		ns, lost, err = runRecorderLoop(*root, *events, *sizeKB, *reader, flag.Args())
+	} else {
+		ns, lost, err = run(*root, *events, *sizeKB, flag.Args())
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tracefs-read:", err)
 		os.Exit(1)
