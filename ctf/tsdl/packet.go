@@ -51,6 +51,7 @@ func Unpacketize(b []byte) (text []byte, err error) {
 func UnpacketizeHeader(b []byte) (text []byte, h PacketHeader, err error) {
 	var order binary.ByteOrder
 	off := 0
+	text = make([]byte, 0, len(b)) // the text is smaller than the packets
 	for off < len(b) {
 		if len(b)-off < packetHdrSize {
 			return nil, h, &PacketError{int64(off), fmt.Sprintf("truncated header: %d bytes left, want %d", len(b)-off, packetHdrSize)}

@@ -1,7 +1,10 @@
 package analysis
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/tracetop/tracetop/internal/state"
 )
@@ -318,9 +321,13 @@ func (a *acc) figures(m *state.Machine) *Figures {
 	}
 	f.CPUs = append(f.CPUs, a.cpus...)
 
-	procs := make(map[state.PID]*ProcessFigures)
+	threads := m.Threads()
+	procs := make(map[state.PID]*ProcessFigures, len(threads)/2)
 	sysc := make(map[state.PID]map[string]*SyscallFigures)
 	files := make(map[state.PID]map[fileKey]*FileFigures)
+	if len(threads) > 0 {
+		f.Threads = make([]ThreadFigures, 0, len(threads)) // nil when none (JSON null)
+	}
 	proc := func(pid state.PID) *ProcessFigures {
 		pf := procs[pid]
 		if pf == nil {
@@ -335,7 +342,7 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		}
 		return pf
 	}
-	for _, t := range m.Threads() {
+	for _, t := range threads {
 		alive := t.Status != state.StatusDead && t.Status != state.StatusZombie
 		ta := a.threads[t.TID]
 		if ta == nil && !alive {
@@ -424,38 +431,43 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		}
 		f.Threads = append(f.Threads, tf)
 	}
-	sort.Slice(f.Reaped, func(i, j int) bool { return f.Reaped[i] < f.Reaped[j] })
+	slices.Sort(f.Reaped)
 	for pid, ps := range sysc {
 		pf := proc(pid)
+		pf.Syscalls = make([]SyscallFigures, 0, len(ps))
 		for _, s := range ps {
 			if s.Min < 0 {
 				s.Min = 0
 			}
 			pf.Syscalls = append(pf.Syscalls, *s)
 		}
-		sort.Slice(pf.Syscalls, func(i, j int) bool {
-			a, b := pf.Syscalls[i], pf.Syscalls[j]
+		// Names are unique: the order is total, whatever the sort.
+		slices.SortFunc(pf.Syscalls, func(a, b SyscallFigures) int {
 			if a.Count != b.Count {
-				return a.Count > b.Count
+				return cmp.Compare(b.Count, a.Count)
 			}
-			return a.Name < b.Name
+			return strings.Compare(a.Name, b.Name)
 		})
 	}
 	for pid, pfl := range files {
 		pf := proc(pid)
+		pf.Files = make([]FileFigures, 0, len(pfl))
 		for _, ff := range pfl {
 			pf.Files = append(pf.Files, *ff)
 		}
-		sort.Slice(pf.Files, func(i, j int) bool {
-			a, b := pf.Files[i], pf.Files[j]
+		// (fd, name) is unique: the order is total, whatever the sort.
+		slices.SortFunc(pf.Files, func(a, b FileFigures) int {
 			if a.Read+a.Written != b.Read+b.Written {
-				return a.Read+a.Written > b.Read+b.Written
+				return cmp.Compare(b.Read+b.Written, a.Read+a.Written)
 			}
 			if a.FD != b.FD {
-				return a.FD < b.FD
+				return cmp.Compare(a.FD, b.FD)
 			}
-			return a.Name < b.Name
+			return strings.Compare(a.Name, b.Name)
 		})
+	}
+	if len(procs) > 0 {
+		f.Processes = make([]ProcessFigures, 0, len(procs))
 	}
 	for _, pf := range procs {
 		f.Processes = append(f.Processes, *pf)

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,14 +101,13 @@ func Run(w io.Writer, opt Options) error {
 		return err
 	}
 	defer src.Close()
-	enc := json.NewEncoder(w)
 	n := 0
 	return analysis.Intervals(src, analysis.Window{Begin: begin, End: end, Step: opt.Interval.Nanoseconds()},
 		func(f *analysis.Figures) error {
 			filter(f, &opt)
 			n++
 			if opt.JSON {
-				return enc.Encode(f)
+				return f.WriteJSON(w) // one line per interval
 			}
 			if n > 1 {
 				fmt.Fprintln(w)

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 
 	"github.com/tracetop/tracetop/ctf"
@@ -91,7 +93,7 @@ func (m *Machine) Threads() []*Thread {
 			out = append(out, t)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].TID < out[j].TID })
+	slices.SortFunc(out, func(a, b *Thread) int { return cmp.Compare(a.TID, b.TID) })
 	return out
 }
 
