@@ -35,6 +35,14 @@ type headerPlan struct {
 	compact int32 // variant option of the compact form
 	// Classes of the five values the generic plan writes.
 	hdr, id, v, cs, ts *meta.Class
+	// The extended form (the escape: a 32-bit id and a 64-bit
+	// timestamp, byte-aligned after the escape id): ext says it is
+	// recognised, extended is its variant option, es, eid and ets the
+	// classes of its struct and members. A kernel trace with more than 30
+	// event classes (every syscall) takes it for most events.
+	ext          bool
+	extended     int32
+	es, eid, ets *meta.Class
 }
 
 // compileHeader recognises an LTTng compact or large event header in a
@@ -109,7 +117,34 @@ func compileHeader(o *op) *headerPlan {
 	}
 	h.compact = copt
 	h.hdr, h.id, h.v, h.cs, h.ts = o.class, id.class, v.class, cs.class, ts.class
+	h.compileExtended(v)
 	return h
+}
+
+// compileExtended recognises the extended option of the header's variant
+// v: struct { uint32_t id; uint64_t timestamp; } with both members
+// byte-aligned in the header's byte order, the id with the event class id
+// role and the timestamp with the timestamp role.
+func (h *headerPlan) compileExtended(v *op) {
+	eopt := v.pick(h.escape)
+	es := v.fields[eopt]
+	if es.kind != opStruct || len(es.fields) != 2 || es.align > 8 || 8%es.align != 0 {
+		return
+	}
+	eid, ets := es.fields[0], es.fields[1]
+	if eid.kind != opInt || eid.signed || eid.role != meta.RoleEventClassID || eid.size != 32 || eid.order != h.order ||
+		eid.align > 8 || 8%eid.align != 0 {
+		return
+	}
+	if ets.kind != opInt || ets.signed || ets.role != meta.RoleTimestamp || ets.size != 64 || ets.order != h.order ||
+		ets.align > 8 || 8%ets.align != 0 {
+		return
+	}
+	if !h.large && max(es.align, eid.align) != 8 {
+		return // the id would not start at the next byte after the 5-bit escape
+	}
+	h.ext, h.extended = true, eopt
+	h.es, h.eid, h.ets = es.class, eid.class, ets.class
 }
 
 // header decodes an event header with h, writing the values the generic
@@ -126,14 +161,20 @@ func (d *decoder) header(h *headerPlan) bool {
 	switch {
 	case h.large && h.order == meta.LittleEndian:
 		id = uint64(binary.LittleEndian.Uint16(b))
-		if id == h.escape || off+48 > d.end {
+		if id == h.escape {
+			return h.ext && d.headerExtended(h, off)
+		}
+		if off+48 > d.end {
 			return false
 		}
 		ts = uint64(binary.LittleEndian.Uint32(b[2:]))
 		bits = 48
 	case h.large:
 		id = uint64(binary.BigEndian.Uint16(b))
-		if id == h.escape || off+48 > d.end {
+		if id == h.escape {
+			return h.ext && d.headerExtended(h, off)
+		}
+		if off+48 > d.end {
 			return false
 		}
 		ts = uint64(binary.BigEndian.Uint32(b[2:]))
@@ -146,7 +187,7 @@ func (d *decoder) header(h *headerPlan) bool {
 		id, ts = uint64(w>>27), uint64(w&(1<<27-1))
 	}
 	if id == h.escape {
-		return false
+		return h.ext && d.headerExtended(h, off)
 	}
 	l := len(d.vals)
 	if l+5 > cap(d.vals) || l+5 > maxValues {
@@ -166,6 +207,47 @@ func (d *decoder) header(h *headerPlan) bool {
 	d.id = id
 	d.ts = wrapClock(d.last, ts, h.tsSize)
 	d.last = d.ts
+	return true
+}
+
+// headerExtended decodes the extended form of the header at off (byte
+// aligned, its escape id already read), writing the six values the
+// generic plan writes; false, having changed nothing, when it does not
+// fit.
+func (d *decoder) headerExtended(h *headerPlan, off uint64) bool {
+	n := uint64(1) // bytes of the escape id
+	if h.large {
+		n = 2
+	}
+	if off+(n+12)*8 > d.end || off+(n+12)*8 < off {
+		return false
+	}
+	l := len(d.vals)
+	if l+6 > cap(d.vals) || l+6 > maxValues {
+		return false
+	}
+	b := d.buf[off>>3+n : off>>3+n+12]
+	var id, ts uint64
+	if h.order == meta.LittleEndian {
+		id, ts = uint64(binary.LittleEndian.Uint32(b)), binary.LittleEndian.Uint64(b[4:])
+	} else {
+		id, ts = uint64(binary.BigEndian.Uint32(b)), binary.BigEndian.Uint64(b[4:])
+	}
+	d.vals = d.vals[:l+6]
+	s := int32(l)
+	vs := d.vals[l : l+6 : l+6]
+	vs[0] = Value{Class: h.hdr, Start: s + 1, N: 2}
+	vs[1] = Value{Class: h.id, Bits: h.escape}
+	vs[2] = Value{Class: h.v, Start: s + 3, N: 1, Opt: h.extended}
+	vs[3] = Value{Class: h.es, Start: s + 4, N: 2}
+	vs[4] = Value{Class: h.eid, Bits: id}
+	vs[5] = Value{Class: h.ets, Bits: ts}
+	d.root[meta.ScopeEventHeader] = s
+	d.off = off + (n+12)*8
+	d.got |= meta.RoleEventClassID | meta.RoleTimestamp
+	d.id = id
+	d.ts = ts
+	d.last = ts
 	return true
 }
 
