@@ -3,7 +3,8 @@
 # reader, figures and screen in one process) runs in tmux for SECONDS
 # while bench/busy-machine makes a machine of NPROC processes doing
 # system calls (about 100 k events/s for 500 processes at the default period, 110 ms). Prints the events
-# per second recorded, the share of one core the top used in all (its
+# per second recorded, and the machine's event rate besides the top's own
+# events, measured meanwhile (bench/tracefs-read), the share of one core the top used in all (its
 # CPU time over the wall time, getrusage), and from a CPU profile the
 # shares of its parts: the screen (bubbletea, lipgloss, the model), the
 # recorder (tracefs page reads, clock reads, conversion, packet writes),
@@ -29,6 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 go build -o "$WORK/tracetop" ./cmd/tracetop
+go build -o "$WORK/tracefs-read" ./bench/tracefs-read
 cc -O2 -o "$WORK/busy-machine" bench/busy-machine/busy-machine.c
 
 "$WORK/busy-machine" "$NPROC" "$PERIOD" $((SECONDS_RUN + 15)) &
@@ -40,7 +42,15 @@ for _ in $(seq 100); do
 	tmux -S "$SOCK" capture-pane -p -t top 2>/dev/null | grep -q LIVE && break
 	sleep 0.1
 done
-sleep "$SECONDS_RUN"
+# Meanwhile, the machine's own event rate, besides the top: the top's
+# tracepoints recorded by the cheapest reader (a few events of its own
+# per 100 ms), leaving out the top's threads. The events the top records
+# include those of its own system calls; this rate does not.
+TOPEVENTS='syscalls/sys_enter_*,syscalls/sys_exit_*,sched/sched_switch,sched/sched_process_*,sched/sched_wakeup,sched/sched_wakeup_new,sched/sched_migrate_task,block/block_rq_*'
+TOPPID=$(tmux -S "$SOCK" display-message -p -t top '#{pane_pid}')
+"$WORK/tracefs-read" -reader splice -events "$TOPEVENTS" -notrace-pid "$TOPPID" -- sleep "$SECONDS_RUN" 2>"$WORK/machine" >/dev/null ||
+	sleep "$SECONDS_RUN"
+machine=$(sed -n 's/.* for \([0-9]*\) events\/s.*/\1/p' "$WORK/machine")
 tmux -S "$SOCK" capture-pane -p -t top > "$WORK/screen"
 tmux -S "$SOCK" send-keys -t top q
 for _ in $(seq 100); do
@@ -70,7 +80,8 @@ figures=$(share 'state\.\(\*Machine\)|analysis\.')
 frames_n=$(echo "$secs" | awk '{print $1 / 0.2}')
 printf 'busy machine: %d processes, %.0f events/s recorded (%s lost) for %.1f s\n' "$NPROC" "$(echo "$events $secs" | awk '{print $1 / $2}')" "$lost" "$secs"
 printf 'tracetop, all:               %6.2f %% of a core (goal < 10 %%)\n' "$(echo "$cpu $secs" | awk '{print $1 / $2 * 100}')"
-printf "  per 100 k events/s:        %6.2f %% of a core (the share scaled to the goal's event rate)\n" "$(echo "$cpu $secs $events" | awk '{print $1 / $2 * 100 * 100000 / ($3 / $2)}')"
+printf "  per 100 k events/s:        %6.2f %% of a core (the share scaled to the goal's event rate, events the top recorded)\n" "$(echo "$cpu $secs $events" | awk '{print $1 / $2 * 100 * 100000 / ($3 / $2)}')"
+printf "  per 100 k machine events/s: %5.2f %% of a core (the machine made %s events/s besides the top's own)\n" "$(echo "$cpu $secs ${machine:-0}" | awk '{print ($3 > 0) ? $1 / $2 * 100 * 100000 / $3 : 0}')" "${machine:-?}"
 printf '  screen (5 frames/s):       %6.2f %%  at 1 Hz: %.2f %% (goal < 2 %%)\n' "$render" "$(echo "$render" | awk '{print $1 / 5}')"
 printf '  frames (merging slots):    %6.2f %%\n' "$frames"
 printf '  recorder:                  %6.2f %%  of which page reads %.2f %%, record.Now %.2f %%\n' "$recorder" "$pageread" "$clock"

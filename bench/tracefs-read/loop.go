@@ -23,7 +23,7 @@ type loopStats struct {
 
 // runRecorderLoop records like run, with the recorder's page loop as the
 // readers (see the package comment), and prints the readers' CPU use.
-func runRecorderLoop(root, events string, sizeKB int, mode string, argv []string) (int64, uint64, error) {
+func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, argv []string) (int64, uint64, error) {
 	var clock func() int64
 	readOnly := false
 	switch mode {
@@ -53,6 +53,11 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, argv []string
 	for _, err := range []error{in.SetTracing(false), in.SetClock("mono"), in.SetBufferSizeKB(sizeKB),
 		in.SetOverwrite(false), in.SetBufferPercent(25)} {
 		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if notrace > 0 {
+		if err := notracePID(in, notrace); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -177,4 +182,25 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, argv []string
 		float64(tot.splices)/secs, float64(tot.reads)/secs, float64(tot.drains)/secs,
 		cpu.Seconds()*1e6/max(float64(tot.pages), 1))
 	return wall.Nanoseconds(), lost, nil
+}
+
+// notracePID leaves out the events of process pid's threads, and of the
+// threads and processes they make from now on (options/event-fork).
+func notracePID(in *ftrace.Instance, pid int) error {
+	if err := os.WriteFile(filepath.Join(in.Dir, "options", "event-fork"), []byte("1"), 0); err != nil {
+		return fmt.Errorf("options/event-fork: %w", err)
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return err
+	}
+	var tids []string
+	for _, t := range tasks {
+		tids = append(tids, t.Name())
+	}
+	f := filepath.Join(in.Dir, "set_event_notrace_pid")
+	if err := os.WriteFile(f, []byte(strings.Join(tids, " ")), 0); err != nil {
+		return fmt.Errorf("set_event_notrace_pid: %w", err)
+	}
+	return nil
 }

@@ -18,6 +18,9 @@
 //	-reader read           ftrace.CPUReader without splice, vDSO clock
 //
 //	tracefs-read -reader splice -- busy-machine 500 110000 10
+//
+// -notrace-pid PID leaves out the events of a process (bench/top.sh: the
+// machine's event rate besides the top's own).
 package main
 
 import (
@@ -40,6 +43,7 @@ func main() {
 	events := flag.String("events", "syscalls/sys_enter_*,syscalls/sys_exit_*,sched/sched_switch", "comma-separated SYSTEM/EVENT globs")
 	sizeKB := flag.Int("buffer-kb", 4096, "buffer size per CPU in KiB (tracetop's default channel: 4 x 1 MiB)")
 	reader := flag.String("reader", "", "recorder-style page loop: read-syscall, read or splice (empty: plain read loop)")
+	notrace := flag.Int("notrace-pid", 0, "with -reader: leave out the events of this process's threads and of the threads and children it makes later (set_event_notrace_pid)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: tracefs-read [-events LIST] -- COMMAND [ARG...]")
@@ -49,7 +53,7 @@ func main() {
 	var lost uint64
 	var err error
 	if *reader != "" {
-		ns, lost, err = runRecorderLoop(*root, *events, *sizeKB, *reader, flag.Args())
+		ns, lost, err = runRecorderLoop(*root, *events, *sizeKB, *reader, *notrace, flag.Args())
 	} else {
 		ns, lost, err = run(*root, *events, *sizeKB, flag.Args())
 	}
