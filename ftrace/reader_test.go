@@ -73,14 +73,19 @@ type drainCount struct {
 	firstMissed  bool // the first page read says events were lost
 	pages        int
 	lastTS       uint64
+	mark         int64 // the time of the last ErrNoData, less 2 ms
 }
 
 func (c *drainCount) drain(t *testing.T, rd *ftrace.CPUReader, l ftrace.PageLayout, buf []byte, id uint16) error {
 	var pg ftrace.Page
 	var rec ftrace.Record
 	for {
+		t0 := ftrace.MonoNow()
 		n, err := rd.ReadPage(buf)
 		if err == ftrace.ErrNoData {
+			// What the recorder relies on: every event older than
+			// this moment, less its 2 ms slack, has been read.
+			c.mark = max(c.mark, t0-int64(2*time.Millisecond))
 			return nil
 		}
 		if err != nil {
@@ -104,6 +109,9 @@ func (c *drainCount) drain(t *testing.T, rd *ftrace.CPUReader, l ftrace.PageLayo
 				return fmt.Errorf("cpu %d: time goes back from %d to %d", rd.CPU, c.lastTS, rec.TS)
 			}
 			c.lastTS = rec.TS
+			if int64(rec.TS) < c.mark {
+				return fmt.Errorf("cpu %d: event at %d read after ErrNoData said all before %d were read", rd.CPU, rec.TS, c.mark)
+			}
 			if len(rec.Data) >= 2 && uint16(rec.Data[0])|uint16(rec.Data[1])<<8 == id {
 				c.events++
 			}
@@ -199,6 +207,11 @@ func TestCPUReader(t *testing.T) {
 				}
 				if st.ReadEvents != counts[i].events {
 					t.Errorf("cpu %d: %d events read, the kernel says %d", rd.CPU, counts[i].events, st.ReadEvents)
+				}
+			}
+			for _, rd := range rds {
+				if got := rd.Splicing(); got != (mode == "splice") {
+					t.Errorf("cpu %d: Splicing() = %v after the run in mode %s", rd.CPU, got, mode)
 				}
 			}
 			t.Logf("%s: %d events in %d pages (%d dropped by the kernel), %d splices, %d reads", mode, total, pages, dropped, splices, reads)
