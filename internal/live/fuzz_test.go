@@ -43,8 +43,25 @@ func (m *memSink) Close() error             { return nil }
 
 // conversation is what a relay answers to a viewer that lists, attaches
 // a session of one data stream, reads its metadata, one packet, a beacon,
-// and learns that the session ended.
+// and learns that the session ended, then that the stream did.
 func conversation(tb testing.TB) []byte {
+	b, pkt := attached(tb)
+	b = (&proto.IndexReply{PacketSize: uint64(len(pkt)) * 8, ContentSize: uint64(len(pkt)) * 8, TimestampBegin: 1000, TimestampEnd: 2000, Status: proto.IndexOK}).Append(b)
+	b = (&proto.PacketReply{Status: proto.PacketOK, Len: uint32(len(pkt))}).Append(b)
+	b = append(b, pkt...)
+	b = (&proto.StreamsReply{Status: proto.NewStreamsOK}).Append(b)
+	b = (&proto.IndexReply{TimestampEnd: 3000, Status: proto.IndexInactive}).Append(b)
+	b = (&proto.StreamsReply{Status: proto.NewStreamsHup}).Append(b)
+	// The session's HUP does not end the stream: its own HUP does.
+	b = (&proto.IndexReply{Status: proto.IndexHup}).Append(b)
+	b = (&proto.StatusReply{Status: proto.DetachOK}).Append(b)
+	return b
+}
+
+// attached is what a relay answers until the viewer attached a session
+// of one data stream and read its metadata; pkt is a packet of three
+// events of that stream (times 1000 to 2000).
+func attached(tb testing.TB) (b, pkt []byte) {
 	var uuid [16]byte
 	md := &writer.Metadata{UUID: uuid, Env: []writer.EnvValue{{Key: "hostname", Str: "h"}}}
 	md.AddStream(writer.StreamClass{ID: 0})
@@ -56,9 +73,8 @@ func conversation(tb testing.TB) []byte {
 		st.Append(uint64(1000+i), ec.ID, nil, []byte{byte(i), 0, 0, 0, 'a', 0})
 	}
 	st.Flush(2000)
-	pkt := sink.packets[0]
+	pkt = sink.packets[0]
 
-	var b []byte
 	b = (&proto.Connect{ViewerSessionID: 1, Major: 2, Minor: 13}).Append(b)
 	b = (&proto.StatusReply{Status: proto.CreateOK}).Append(b)
 	b = (&proto.ListSessionsReply{Sessions: []proto.SessionInfo{{ID: 1, LiveTimer: 100000, Streams: 2, Hostname: "h", SessionName: "s"}}}).Append(b)
@@ -68,14 +84,7 @@ func conversation(tb testing.TB) []byte {
 	b = (&proto.MetadataReply{Len: uint64(len(meta)), Status: proto.MetadataOK}).Append(b)
 	b = append(b, meta...)
 	b = (&proto.MetadataReply{Status: proto.MetadataNoNew}).Append(b)
-	b = (&proto.IndexReply{PacketSize: uint64(len(pkt)) * 8, ContentSize: uint64(len(pkt)) * 8, TimestampBegin: 1000, TimestampEnd: 2000, Status: proto.IndexOK}).Append(b)
-	b = (&proto.PacketReply{Status: proto.PacketOK, Len: uint32(len(pkt))}).Append(b)
-	b = append(b, pkt...)
-	b = (&proto.StreamsReply{Status: proto.NewStreamsOK}).Append(b)
-	b = (&proto.IndexReply{TimestampEnd: 3000, Status: proto.IndexInactive}).Append(b)
-	b = (&proto.StreamsReply{Status: proto.NewStreamsHup}).Append(b)
-	b = (&proto.StatusReply{Status: proto.DetachOK}).Append(b)
-	return b
+	return b, pkt
 }
 
 func fuzzSession(tb testing.TB, replies []byte) (int, error) {

@@ -76,7 +76,7 @@ var _ ctf.Source = (*Session)(nil)
 
 type relaySession struct {
 	id  proto.SessionID
-	hup bool
+	hup bool // GET_NEW_STREAMS said HUP: no new stream, the producer is gone
 }
 
 type traceKey struct {
@@ -104,8 +104,9 @@ type streamState struct {
 	ls       *ctf.LiveStream
 	tr       *traceState
 	id       proto.StreamID
-	sid      proto.SessionID
+	rs       *relaySession
 	hup      bool
+	retries  int       // RETRY replies in a row since the session's HUP
 	last     [3]uint64 // end, begin, offset of the last packet received
 	hasLast  bool
 	skipping bool // after a reconnection: skip what was received
@@ -218,8 +219,9 @@ func (s *Session) attach() error {
 			if st != proto.AttachOK {
 				return attachError(id, st)
 			}
-			s.rsess = append(s.rsess, &relaySession{id: id})
-			s.addStreams(id, infos, false)
+			rs := &relaySession{id: id}
+			s.rsess = append(s.rsess, rs)
+			s.addStreams(rs, infos, false)
 		}
 		for _, tr := range s.traces {
 			if err := s.fetchMetadata(tr); err != nil {
@@ -262,7 +264,8 @@ func attachError(id proto.SessionID, st uint32) error {
 
 // addStreams records the streams listed by the relay; after a
 // reconnection, known streams take their new ids and skip what was read.
-func (s *Session) addStreams(sid proto.SessionID, infos []proto.StreamInfo, again bool) {
+func (s *Session) addStreams(rs *relaySession, infos []proto.StreamInfo, again bool) {
+	sid := rs.id
 	trace := func(path string) *traceState {
 		k := traceKey{sid, path}
 		tr := s.traces[k]
@@ -295,7 +298,7 @@ func (s *Session) addStreams(sid proto.SessionID, infos []proto.StreamInfo, agai
 			continue
 		}
 		tr := trace(in.PathName)
-		st := &streamState{ls: tr.lt.AddStream(in.ChannelName), tr: tr, id: in.ID, sid: sid}
+		st := &streamState{ls: tr.lt.AddStream(in.ChannelName), tr: tr, id: in.ID, rs: rs}
 		s.byID[in.ID], s.byLS[st.ls], s.byKey[k] = st, st, st
 	}
 }
@@ -347,7 +350,16 @@ func (s *Session) round(blocking []*ctf.LiveStream) (bool, error) {
 	}
 	for _, ls := range blocking {
 		st := s.byLS[ls]
-		if st == nil || st.hup || st.tr.lt.MetadataLen() == 0 {
+		if st == nil || st.hup {
+			continue
+		}
+		if st.tr.lt.MetadataLen() == 0 {
+			if st.rs.hup && st.tr.closed {
+				// No metadata will ever come: nothing to decode.
+				st.hup = true
+				st.ls.End()
+				progress = true
+			}
 			continue
 		}
 		p, err := s.poll(st)
@@ -368,20 +380,17 @@ func (s *Session) round(blocking []*ctf.LiveStream) (bool, error) {
 		switch st {
 		case proto.NewStreamsOK:
 			if len(infos) > 0 {
-				s.addStreams(rs.id, infos, false)
+				s.addStreams(rs, infos, false)
 				progress = true
 			}
 		case proto.NewStreamsNoNew:
 		case proto.NewStreamsHup:
-			// The session is over and every stream was read.
+			// The producer is gone and the relay holds all its data,
+			// but not every stream was necessarily read to its end:
+			// lttng-relayd says HUP here whatever the viewer read. Each
+			// stream ends with its own HUP (as babeltrace2 does).
 			rs.hup = true
 			progress = true
-			for _, x := range s.byID {
-				if x.sid == rs.id {
-					x.hup = true
-					x.ls.End()
-				}
-			}
 		default:
 			return progress, &StatusError{Cmd: proto.ViewerGetNewStreams, Status: st, What: fmt.Sprintf("relay session %d: error", rs.id)}
 		}
@@ -389,11 +398,37 @@ func (s *Session) round(blocking []*ctf.LiveStream) (bool, error) {
 			open++
 		}
 	}
-	if open == 0 {
+	if open == 0 && s.allEnded() {
 		s.detach()
 		return true, nil
 	}
 	return progress, nil
+}
+
+// allEnded says every stream got its HUP.
+func (s *Session) allEnded() bool {
+	for _, x := range s.byKey {
+		if !x.hup {
+			return false
+		}
+	}
+	return true
+}
+
+// maxRetriesAfterHup bounds the RETRY replies in a row a stream may give
+// once its session said HUP (all data in, nothing more to come): a relay
+// stuck in a rotation that cannot complete answers RETRY for ever.
+const maxRetriesAfterHup = 250
+
+// endSession ends every stream of a relay session.
+func (s *Session) endSession(rs *relaySession) {
+	rs.hup = true
+	for _, x := range s.byKey {
+		if x.rs == rs && !x.hup {
+			x.hup = true
+			x.ls.End()
+		}
+	}
 }
 
 // poll asks a stream for its next index and acts on it.
@@ -412,6 +447,7 @@ func (s *Session) poll(st *streamState) (bool, error) {
 		}
 		switch r.Status {
 		case proto.IndexOK:
+			st.retries = 0
 			key := [3]uint64{r.TimestampEnd, r.TimestampBegin, r.Offset}
 			if st.skipping {
 				if st.hasLast && !after(key, st.last) {
@@ -453,6 +489,14 @@ func (s *Session) poll(st *streamState) (bool, error) {
 			b1, _ := st.ls.Bound()
 			return !ok0 || b1 > b0, nil
 		case proto.IndexRetry:
+			if st.rs.hup {
+				if st.retries++; st.retries >= maxRetriesAfterHup {
+					s.logf("live: stream %s/%s still answers RETRY %d times after its session ended; ending it", st.tr.lt.Trace().Path, st.ls.Name(), st.retries)
+					st.hup = true
+					st.ls.End()
+					return true, nil
+				}
+			}
 			return false, nil
 		case proto.IndexHup:
 			st.hup = true
@@ -597,18 +641,10 @@ func (s *Session) reattach(c *Client) error {
 	s.c = c
 	defer func() { s.c = old }()
 	for _, rs := range s.rsess {
-		if rs.hup {
-			continue
-		}
-		if !listed[rs.id] {
-			// Gone while we were away: end what it had.
-			rs.hup = true
-			for _, x := range s.byID {
-				if x.sid == rs.id {
-					x.hup = true
-					x.ls.End()
-				}
-			}
+		if rs.hup || !listed[rs.id] {
+			// Over, or gone while we were away: a closed session cannot
+			// be attached again, what was not read is lost.
+			s.endSession(rs)
 			continue
 		}
 		st, infos, err := c.Attach(rs.id, proto.SeekBeginning)
@@ -626,13 +662,13 @@ func (s *Session) reattach(c *Client) error {
 			relisted[streamKey{rs.id, in.PathName, in.ChannelName}] = true
 		}
 		for k, x := range s.byKey {
-			if k.sid == rs.id && !relisted[k] && !x.hup {
+			if x.rs == rs && !relisted[k] && !x.hup {
 				// Nothing left to deliver for it.
 				x.hup = true
 				x.ls.End()
 			}
 		}
-		s.addStreams(rs.id, infos, true)
+		s.addStreams(rs, infos, true)
 	}
 	for _, tr := range s.traces {
 		if err := s.fetchMetadata(tr); err != nil {

@@ -381,15 +381,18 @@ func sendPackets(ctx context.Context, c *client.Client, all []*dataStream, o Opt
 			return fmt.Errorf("%s/%s packet %d at byte %d: %w", r.s.path, r.s.name, r.i, e.Offset, err)
 		}
 		seq := proto.SeqNum(r.s.sent)
+		// packet_seq_num is always set, to the packet's rank when the
+		// trace has none (LTTng before 2.8), as the end's rotation
+		// positions count: lttng-relayd 2.13 rotates a stream once an
+		// index at or past the position came, so with -1 here the
+		// rotation to "no chunk" never completes and its viewers get
+		// RETRY for ever instead of the stream's last packets.
 		x := proto.SendIndex{RelayStreamID: r.s.id, NetSeqNum: seq, PacketSize: size * 8,
 			ContentSize: e.Content, TimestampBegin: e.Begin, TimestampEnd: e.End,
 			EventsDiscarded: e.Discarded, StreamID: e.StreamID,
-			StreamInstanceID: index.Unknown, PacketSeqNum: proto.NoSeq}
+			StreamInstanceID: index.Unknown, PacketSeqNum: proto.SeqNum(seqOf(r.s, r.i))}
 		if e.HasInstance {
 			x.StreamInstanceID = e.Instance
-		}
-		if e.HasSeq {
-			x.PacketSeqNum = proto.SeqNum(e.SeqNum)
 		}
 		if err := c.SendPacket(r.s.id, seq, b, uint32(size-content)); err != nil {
 			return err
@@ -407,10 +410,18 @@ func sendPackets(ctx context.Context, c *client.Client, all []*dataStream, o Opt
 }
 
 // beacons sends a live beacon for every stream idle since the last tick.
+// A beacon promises that the stream has nothing older than its time, so
+// it never goes past the beginning of the stream's next packet: packets
+// are sent at their end time, and their events begin earlier (a viewer
+// drops events older than ones it already delivered).
 func beacons(c *client.Client, all []*dataStream, now uint64) error {
 	for _, s := range all {
-		if s.sent > 0 && s.beaconDue && now > s.lastTS {
-			if err := c.SendBeacon(s.id, proto.SeqNum(s.sent-1), s.ctfID, now); err != nil {
+		ts := now
+		if s.sent < len(s.packets) {
+			ts = min(ts, s.packets[s.sent].Begin)
+		}
+		if s.sent > 0 && s.beaconDue && ts > s.lastTS {
+			if err := c.SendBeacon(s.id, proto.SeqNum(s.sent-1), s.ctfID, ts); err != nil {
 				return err
 			}
 		}

@@ -71,6 +71,12 @@ func freePort(t *testing.T) int {
 
 // lttngRelayd starts the real relay on free loopback ports.
 func lttngRelayd(t *testing.T, out string) (ctl, data string) {
+	ctl, data, _ = lttngRelaydLive(t, out)
+	return ctl, data
+}
+
+// lttngRelaydLive is lttngRelayd that also returns the live port's address.
+func lttngRelaydLive(t *testing.T, out string) (ctl, data, live string) {
 	bin := testenv.Program(t, "lttng-relayd")
 	home := t.TempDir()
 	p := [3]int{freePort(t), freePort(t), freePort(t)}
@@ -104,7 +110,7 @@ func lttngRelayd(t *testing.T, out string) (ctl, data string) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	return fmt.Sprintf("127.0.0.1:%d", p[0]), fmt.Sprintf("127.0.0.1:%d", p[1])
+	return fmt.Sprintf("127.0.0.1:%d", p[0]), fmt.Sprintf("127.0.0.1:%d", p[1]), fmt.Sprintf("127.0.0.1:%d", p[2])
 }
 
 // TestSendToRelays streams the shared trace to our relay and to
@@ -266,5 +272,55 @@ func TestSendWithoutIndex(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSendLiveNoSeqToLttngRelayd streams, live and at its own pace, a
+// trace whose packets have no packet_seq_num (LTTng before 2.8: 8 streams,
+// 40 packets, 1 s) to lttng-relayd, with babeltrace2 as the live viewer:
+// babeltrace2 prints every event of the trace and exits. (With -1 as the
+// indexes' packet_seq_num, lttng-relayd never completed the rotation that
+// ends the session, and served RETRY for ever in place of the streams'
+// last packets: babeltrace2 hung, 16 events short.)
+func TestSendLiveNoSeqToLttngRelayd(t *testing.T) {
+	testenv.Short(t)
+	bt := testenv.Program(t, "babeltrace2")
+	src := filepath.Join(testenv.SharedDir(t, "traces"), "tracecompass/many-threads/trace")
+	want, err := exec.Command(bt, src).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, data, live := lttngRelaydLive(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := Trace(ctx, src, Options{Control: ctl, Data: data, SessionName: "noseq", Hostname: "h",
+			LiveTimer: 100 * time.Millisecond, Pace: PaceReal})
+		sent <- err
+	}()
+	// Attach once the session is listed, before its first packet is due.
+	for {
+		out, _ := exec.CommandContext(ctx, bt, "-i", "lttng-live", "net://"+live).Output()
+		if bytes.Contains(out, []byte("/host/h/noseq")) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("lttng-relayd never listed the session")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd := exec.CommandContext(ctx, bt, "-i", "lttng-live", "net://"+live+"/host/h/noseq")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	got, err := cmd.Output()
+	if e := <-sent; e != nil {
+		t.Fatalf("send: %v", e)
+	}
+	if err != nil {
+		t.Fatalf("babeltrace2 live: %v (%d lines read)\n%s", err, bytes.Count(got, []byte("\n")), stderr.Bytes())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("babeltrace2 live prints %d lines, %d for the folder", bytes.Count(got, []byte("\n")), bytes.Count(want, []byte("\n")))
 	}
 }
