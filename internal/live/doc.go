@@ -30,6 +30,14 @@
 // per tracing session (the relay's records of one hostname and name are
 // merged, as babeltrace2 prints them; URL.Line formats one).
 //
+// End of a session: Read returns io.EOF once GET_NEW_STREAMS said HUP
+// for every relay session and every stream answered HUP to
+// GET_NEXT_INDEX. lttng-relayd says the former as soon as the tracer
+// closed every stream with all its data in, whatever this viewer read, so
+// a stream is read to its own HUP (as babeltrace2 does); one that answers
+// RETRY 250 times in a row after its session's HUP is ended with a note
+// (a relay stuck in a rotation it cannot complete).
+//
 // Reconnection: the relay forgets a viewer's position when its connection
 // closes, so after a drop the session attaches again from the beginning
 // and every stream skips the packets it already received (by the packet's
