@@ -35,8 +35,8 @@
 // GET_NEXT_INDEX. lttng-relayd says the former as soon as the tracer
 // closed every stream with all its data in, whatever this viewer read, so
 // a stream is read to its own HUP (as babeltrace2 does); one that answers
-// RETRY 250 times in a row after its session's HUP is ended with a note
-// (a relay stuck in a rotation it cannot complete).
+// RETRY or INACTIVE 250 times in a row after its session's HUP is ended
+// with a note (a relay stuck in a rotation it cannot complete).
 //
 // Reconnection: the relay forgets a viewer's position when its connection
 // closes, so after a drop the session attaches again from the beginning

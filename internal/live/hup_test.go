@@ -58,22 +58,24 @@ func TestSessionHupBeforeLastIndex(t *testing.T) {
 }
 
 // TestRetryForeverAfterHup: a relay whose session is over but whose
-// stream answers RETRY for ever (lttng-relayd with a rotation that cannot
-// complete) does not hang the viewer: after maxRetriesAfterHup RETRY
-// replies in a row the stream ends, with a note.
+// stream answers RETRY (lttng-relayd with a rotation that cannot
+// complete) or INACTIVE for ever does not hang the viewer: after
+// maxRetriesAfterHup such replies in a row the stream ends, with a note.
 func TestRetryForeverAfterHup(t *testing.T) {
-	b, _ := attached(t)
-	b = (&proto.IndexReply{Status: proto.IndexRetry}).Append(b)
-	b = (&proto.StreamsReply{Status: proto.NewStreamsHup}).Append(b)
-	for range maxRetriesAfterHup {
+	for _, status := range []uint32{proto.IndexRetry, proto.IndexInactive} {
+		b, _ := attached(t)
 		b = (&proto.IndexReply{Status: proto.IndexRetry}).Append(b)
-	}
-	b = (&proto.StatusReply{Status: proto.DetachOK}).Append(b)
-	n, notes, err := readFake(t, b)
-	if err != nil || n != 0 {
-		t.Fatalf("%d events, %v; want none and no error", n, err)
-	}
-	if len(notes) != 1 || !strings.Contains(notes[0], "RETRY") {
-		t.Errorf("notes %q, want one about the RETRY replies", notes)
+		b = (&proto.StreamsReply{Status: proto.NewStreamsHup}).Append(b)
+		for i := range maxRetriesAfterHup {
+			b = (&proto.IndexReply{Status: status, TimestampEnd: uint64(3000 + i)}).Append(b)
+		}
+		b = (&proto.StatusReply{Status: proto.DetachOK}).Append(b)
+		n, notes, err := readFake(t, b)
+		if err != nil || n != 0 {
+			t.Fatalf("status %d: %d events, %v; want none and no error", status, n, err)
+		}
+		if len(notes) != 1 || !strings.Contains(notes[0], "times in a row") {
+			t.Errorf("status %d: notes %q, want one about the replies", status, notes)
+		}
 	}
 }

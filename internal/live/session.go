@@ -106,7 +106,7 @@ type streamState struct {
 	id       proto.StreamID
 	rs       *relaySession
 	hup      bool
-	retries  int       // RETRY replies in a row since the session's HUP
+	retries  int       // replies without an entry in a row since the session's HUP
 	last     [3]uint64 // end, begin, offset of the last packet received
 	hasLast  bool
 	skipping bool // after a reconnection: skip what was received
@@ -415,9 +415,10 @@ func (s *Session) allEnded() bool {
 	return true
 }
 
-// maxRetriesAfterHup bounds the RETRY replies in a row a stream may give
-// once its session said HUP (all data in, nothing more to come): a relay
-// stuck in a rotation that cannot complete answers RETRY for ever.
+// maxRetriesAfterHup bounds the replies without an entry (RETRY,
+// INACTIVE) in a row a stream may give once its session said HUP (all
+// data in, nothing more to come): lttng-relayd stuck in a rotation that
+// cannot complete answers RETRY for ever.
 const maxRetriesAfterHup = 250
 
 // endSession ends every stream of a relay session.
@@ -429,6 +430,23 @@ func (s *Session) endSession(rs *relaySession) {
 			x.ls.End()
 		}
 	}
+}
+
+// stuck counts a reply without an entry (RETRY, INACTIVE) from a stream
+// whose session said HUP, where every entry is in and none is coming: it
+// ends the stream, with a note, after maxRetriesAfterHup of them in a row.
+func (s *Session) stuck(st *streamState, reply string) bool {
+	if !st.rs.hup {
+		return false
+	}
+	if st.retries++; st.retries < maxRetriesAfterHup {
+		return false
+	}
+	s.logf("live: stream %s/%s still answers %s %d times in a row after its session ended; ending it",
+		st.tr.lt.Trace().Path, st.ls.Name(), reply, st.retries)
+	st.hup = true
+	st.ls.End()
+	return true
 }
 
 // poll asks a stream for its next index and acts on it.
@@ -484,20 +502,15 @@ func (s *Session) poll(st *streamState) (bool, error) {
 			return true, nil
 		case proto.IndexInactive:
 			s.stats.Beacons++
+			if s.stuck(st, "INACTIVE") {
+				return true, nil
+			}
 			b0, ok0 := st.ls.Bound()
 			st.ls.Beacon(r.StreamID, r.TimestampEnd)
 			b1, _ := st.ls.Bound()
 			return !ok0 || b1 > b0, nil
 		case proto.IndexRetry:
-			if st.rs.hup {
-				if st.retries++; st.retries >= maxRetriesAfterHup {
-					s.logf("live: stream %s/%s still answers RETRY %d times after its session ended; ending it", st.tr.lt.Trace().Path, st.ls.Name(), st.retries)
-					st.hup = true
-					st.ls.End()
-					return true, nil
-				}
-			}
-			return false, nil
+			return s.stuck(st, "RETRY"), nil
 		case proto.IndexHup:
 			st.hup = true
 			st.ls.End()
