@@ -323,8 +323,7 @@ func (a *acc) figures(m *state.Machine) *Figures {
 
 	threads := m.Threads()
 	procs := make(map[state.PID]*ProcessFigures, len(threads)/2)
-	sysc := make(map[state.PID]map[string]*SyscallFigures)
-	files := make(map[state.PID]map[fileKey]*FileFigures)
+	merge := make(map[state.PID]*threadsMerge)
 	if len(threads) > 0 {
 		f.Threads = make([]ThreadFigures, 0, len(threads)) // nil when none (JSON null)
 	}
@@ -382,89 +381,20 @@ func (a *acc) figures(m *state.Machine) *Figures {
 			pf.Closed += ta.closed
 			pf.SyscallsN += ta.nsys
 			pf.SyscallErrs += ta.nerr
-			if len(ta.syscalls) > 0 {
-				ps := sysc[pid]
-				if ps == nil {
-					ps = make(map[string]*SyscallFigures)
-					sysc[pid] = ps
+			if len(ta.syscalls) > 0 || len(ta.files) > 0 {
+				pm := merge[pid]
+				if pm == nil {
+					pm = &threadsMerge{}
+					merge[pid] = pm
 				}
-				for name, s := range ta.syscalls {
-					x := ps[name]
-					if x == nil {
-						c := *s
-						ps[name] = &c
-						continue
-					}
-					x.Count += s.Count
-					x.Errors += s.Errors
-					x.Total += s.Total
-					if s.Min >= 0 && (x.Min < 0 || s.Min < x.Min) {
-						x.Min = s.Min
-					}
-					x.Max = max(x.Max, s.Max)
-				}
-			}
-			if len(ta.files) > 0 {
-				pfl := files[pid]
-				if pfl == nil {
-					pfl = make(map[fileKey]*FileFigures)
-					files[pid] = pfl
-				}
-				add := func(ff *FileFigures) {
-					k := fileKey{fd: ff.FD, name: ff.Name}
-					x := pfl[k]
-					if x == nil {
-						c := *ff
-						pfl[k] = &c
-						return
-					}
-					x.Read += ff.Read
-					x.Written += ff.Written
-				}
-				for _, ff := range ta.files {
-					add(ff)
-				}
-				for _, ff := range ta.oldFiles {
-					add(ff)
-				}
+				pm.add(ta)
 			}
 		}
 		f.Threads = append(f.Threads, tf)
 	}
 	slices.Sort(f.Reaped)
-	for pid, ps := range sysc {
-		pf := proc(pid)
-		pf.Syscalls = make([]SyscallFigures, 0, len(ps))
-		for _, s := range ps {
-			if s.Min < 0 {
-				s.Min = 0
-			}
-			pf.Syscalls = append(pf.Syscalls, *s)
-		}
-		// Names are unique: the order is total, whatever the sort.
-		slices.SortFunc(pf.Syscalls, func(a, b SyscallFigures) int {
-			if a.Count != b.Count {
-				return cmp.Compare(b.Count, a.Count)
-			}
-			return strings.Compare(a.Name, b.Name)
-		})
-	}
-	for pid, pfl := range files {
-		pf := proc(pid)
-		pf.Files = make([]FileFigures, 0, len(pfl))
-		for _, ff := range pfl {
-			pf.Files = append(pf.Files, *ff)
-		}
-		// (fd, name) is unique: the order is total, whatever the sort.
-		slices.SortFunc(pf.Files, func(a, b FileFigures) int {
-			if a.Read+a.Written != b.Read+b.Written {
-				return cmp.Compare(b.Read+b.Written, a.Read+a.Written)
-			}
-			if a.FD != b.FD {
-				return cmp.Compare(a.FD, b.FD)
-			}
-			return strings.Compare(a.Name, b.Name)
-		})
+	for pid, pm := range merge {
+		pm.figures(proc(pid))
 	}
 	if len(procs) > 0 {
 		f.Processes = make([]ProcessFigures, 0, len(procs))
@@ -522,4 +452,135 @@ func (a *acc) figures(m *state.Machine) *Figures {
 	}
 	sort.Slice(f.Disks, func(i, j int) bool { return f.Disks[i].Dev < f.Disks[j].Dev })
 	return f
+}
+
+// threadsMerge gathers the syscalls and files of the threads of one process.
+// Most processes have one thread with any: its figures are copied once,
+// and maps merge them only from the second thread on.
+type threadsMerge struct {
+	sys, file *threadAcc // the only thread with syscalls (files) so far
+	sysM      map[string]*SyscallFigures
+	fileM     map[fileKey]*FileFigures
+}
+
+func (pm *threadsMerge) add(ta *threadAcc) {
+	if len(ta.syscalls) > 0 {
+		switch {
+		case pm.sys == nil && pm.sysM == nil:
+			pm.sys = ta
+		default:
+			if pm.sysM == nil {
+				pm.sysM = make(map[string]*SyscallFigures)
+				mergeSyscalls(pm.sysM, pm.sys)
+				pm.sys = nil
+			}
+			mergeSyscalls(pm.sysM, ta)
+		}
+	}
+	if len(ta.files) > 0 {
+		switch {
+		case pm.file == nil && pm.fileM == nil:
+			pm.file = ta
+		default:
+			if pm.fileM == nil {
+				pm.fileM = make(map[fileKey]*FileFigures)
+				mergeFiles(pm.fileM, pm.file)
+				pm.file = nil
+			}
+			mergeFiles(pm.fileM, ta)
+		}
+	}
+}
+
+func mergeSyscalls(m map[string]*SyscallFigures, ta *threadAcc) {
+	for name, s := range ta.syscalls {
+		x := m[name]
+		if x == nil {
+			c := *s
+			m[name] = &c
+			continue
+		}
+		x.Count += s.Count
+		x.Errors += s.Errors
+		x.Total += s.Total
+		if s.Min >= 0 && (x.Min < 0 || s.Min < x.Min) {
+			x.Min = s.Min
+		}
+		x.Max = max(x.Max, s.Max)
+	}
+}
+
+func mergeFiles(m map[fileKey]*FileFigures, ta *threadAcc) {
+	add := func(ff *FileFigures) {
+		k := fileKey{fd: ff.FD, name: ff.Name}
+		x := m[k]
+		if x == nil {
+			c := *ff
+			m[k] = &c
+			return
+		}
+		x.Read += ff.Read
+		x.Written += ff.Written
+	}
+	for _, ff := range ta.files {
+		add(ff)
+	}
+	for _, ff := range ta.oldFiles {
+		add(ff)
+	}
+}
+
+// figures sets the process's sorted syscalls and files.
+func (pm *threadsMerge) figures(pf *ProcessFigures) {
+	switch {
+	case pm.sys != nil:
+		pf.Syscalls = make([]SyscallFigures, 0, len(pm.sys.syscalls))
+		for _, s := range pm.sys.syscalls {
+			pf.Syscalls = append(pf.Syscalls, *s)
+		}
+	case pm.sysM != nil:
+		pf.Syscalls = make([]SyscallFigures, 0, len(pm.sysM))
+		for _, s := range pm.sysM {
+			pf.Syscalls = append(pf.Syscalls, *s)
+		}
+	}
+	for i := range pf.Syscalls {
+		if pf.Syscalls[i].Min < 0 {
+			pf.Syscalls[i].Min = 0
+		}
+	}
+	// Names are unique: the order is total, whatever the sort.
+	slices.SortFunc(pf.Syscalls, func(a, b SyscallFigures) int {
+		if a.Count != b.Count {
+			return cmp.Compare(b.Count, a.Count)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	switch {
+	case pm.file != nil:
+		// A thread's (fd, name) pairs are unique: files holds each fd's
+		// newest file, oldFiles the others.
+		pf.Files = make([]FileFigures, 0, len(pm.file.files)+len(pm.file.oldFiles))
+		for _, ff := range pm.file.files {
+			pf.Files = append(pf.Files, *ff)
+		}
+		for _, ff := range pm.file.oldFiles {
+			pf.Files = append(pf.Files, *ff)
+		}
+	case pm.fileM != nil:
+		pf.Files = make([]FileFigures, 0, len(pm.fileM))
+		for _, ff := range pm.fileM {
+			pf.Files = append(pf.Files, *ff)
+		}
+	}
+	// (fd, name) is unique: the order is total, whatever the sort.
+	slices.SortFunc(pf.Files, func(a, b FileFigures) int {
+		if a.Read+a.Written != b.Read+b.Written {
+			return cmp.Compare(b.Read+b.Written, a.Read+a.Written)
+		}
+		if a.FD != b.FD {
+			return cmp.Compare(a.FD, b.FD)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }
