@@ -48,6 +48,13 @@ type acc struct {
 	read, wrote       uint64
 	lost, lostPackets uint64
 	events0           uint64
+	// recent caches threads by tid modulo its size (entries are never
+	// removed from threads): most events are about a thread seen a moment
+	// ago, and a map look-up costs a cache miss or two.
+	recent [256]struct {
+		tid state.TID
+		ta  *threadAcc
+	}
 }
 
 func newAcc(begin, end int64) *acc {
@@ -56,11 +63,16 @@ func newAcc(begin, end int64) *acc {
 }
 
 func (a *acc) thread(tid state.TID) *threadAcc {
+	r := &a.recent[uint32(tid)%uint32(len(a.recent))]
+	if r.ta != nil && r.tid == tid {
+		return r.ta
+	}
 	t := a.threads[tid]
 	if t == nil {
 		t = &threadAcc{}
 		a.threads[tid] = t
 	}
+	r.tid, r.ta = tid, t
 	return t
 }
 

@@ -18,6 +18,9 @@ type Machine struct {
 	// cur caches, per CPU, the thread of CPUState.Current (threads are
 	// never removed from the map); not copied by Clone.
 	cur []*Thread
+	// recent caches threads by tid modulo its size, for the same reason
+	// (a map look-up costs a cache miss or two); not copied by Clone.
+	recent [256]*Thread
 
 	begin, now int64 // first and last event times applied
 	started    bool
@@ -327,6 +330,10 @@ func (m *Machine) cpuState(n CPU) *CPUState {
 
 // thread returns the thread tid, created when unknown.
 func (m *Machine) thread(tid TID) *Thread {
+	r := &m.recent[uint32(tid)%uint32(len(m.recent))]
+	if t := *r; t != nil && t.TID == tid {
+		return t
+	}
 	t := m.threads[tid]
 	if t == nil {
 		t = &Thread{TID: tid, CPU: NoCPU, Syscall: Syscall{FD: -1}}
@@ -335,6 +342,7 @@ func (m *Machine) thread(tid TID) *Thread {
 		}
 		m.threads[tid] = t
 	}
+	*r = t
 	return t
 }
 
