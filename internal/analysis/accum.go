@@ -585,14 +585,38 @@ func (pm *threadsMerge) figures(pf *ProcessFigures) {
 			pf.Files = append(pf.Files, *ff)
 		}
 	}
-	// (fd, name) is unique: the order is total, whatever the sort.
-	slices.SortFunc(pf.Files, func(a, b FileFigures) int {
-		if a.Read+a.Written != b.Read+b.Written {
-			return cmp.Compare(b.Read+b.Written, a.Read+a.Written)
+	pf.Files = sortedFiles(pf.Files)
+}
+
+// sortedFiles orders files by decreasing bytes, then fd, then name. (fd,
+// name) is unique: the order is total, whatever the sort. It sorts small
+// keys and moves each (large) element once: a process can have thousands
+// of files with the same bytes and fd.
+func sortedFiles(fs []FileFigures) []FileFigures {
+	if len(fs) < 2 {
+		return fs
+	}
+	type key struct {
+		bytes uint64
+		fd    int32
+		i     int32
+	}
+	keys := make([]key, len(fs))
+	for i := range fs {
+		keys[i] = key{fs[i].Read + fs[i].Written, fs[i].FD, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.bytes != b.bytes {
+			return cmp.Compare(b.bytes, a.bytes)
 		}
-		if a.FD != b.FD {
-			return cmp.Compare(a.FD, b.FD)
+		if a.fd != b.fd {
+			return cmp.Compare(a.fd, b.fd)
 		}
-		return strings.Compare(a.Name, b.Name)
+		return strings.Compare(fs[a.i].Name, fs[b.i].Name)
 	})
+	out := make([]FileFigures, len(fs))
+	for k, x := range keys {
+		out[k] = fs[x.i]
+	}
+	return out
 }

@@ -278,18 +278,7 @@ func sortSyscalls(s []SyscallFigures) {
 	})
 }
 
-func sortFiles(f []FileFigures) {
-	sort.Slice(f, func(i, j int) bool {
-		a, b := f[i], f[j]
-		if a.Read+a.Written != b.Read+b.Written {
-			return a.Read+a.Written > b.Read+b.Written
-		}
-		if a.FD != b.FD {
-			return a.FD < b.FD
-		}
-		return a.Name < b.Name
-	})
-}
+func sortFiles(f []FileFigures) { copy(f, sortedFiles(f)) }
 
 // containerList sums the CPU time of nested containers up the tree and
 // lists the containers by decreasing total.
