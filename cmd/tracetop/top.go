@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -96,12 +98,7 @@ func newTopCmd() (*cobra.Command, *topOptions) {
 					return err
 				}
 				defer closeOut()
-				if os.Getenv("GOGC") == "" {
-					// The batch mode's heap is mostly the kernel model,
-					// which lives to the end: collecting it at every
-					// doubling cost a third of a short trace's run.
-					debug.SetGCPercent(400)
-				}
+				batchGC()
 				return batch.Run(w, o.batchOptions(args))
 			}
 			if len(args) == 0 && o.relay == "" {
@@ -116,6 +113,26 @@ func newTopCmd() (*cobra.Command, *topOptions) {
 	}
 	addTopFlags(cmd.Flags(), o, true)
 	return cmd, o
+}
+
+// batchGC sets the collector for the batch mode, unless GOGC or
+// GOMEMLIMIT say otherwise. Its heap is mostly the kernel model, which
+// lives to the end: collecting it at every doubling cost a third of a
+// short trace's run. No collection at all until the heap reaches 64 MiB
+// (a small trace is read before a collection would end), then one at
+// every 400 % growth.
+func batchGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(64 << 20)
+	// The first collection (the limit reached) runs the cleanup of an
+	// object nobody holds, which hands over to the percentage.
+	runtime.AddCleanup(new([16]byte), func(struct{}) {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(math.MaxInt64)
+	}, struct{}{})
 }
 
 // outputFile opens -o FILE, or returns standard output.
