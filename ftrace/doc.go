@@ -37,7 +37,7 @@
 // pages only (the kernel swaps its pages out) and answers EAGAIN for the
 // page it is still writing to; read(2) copies one page, the page being
 // written too (with the events committed so far). CPUReader splices up to
-// 256 KiB of whole pages at a time into a pipe of its own, reads them from
+// 64 KiB of whole pages at a time into a pipe of its own, reads them from
 // the pipe with one read(2) and hands them out one by one; when no whole
 // page is there it reads the page being written, once: asked again within
 // 250 µs with still no whole page, it answers ErrNoData. Reading again at

@@ -36,10 +36,10 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 		}
 	case "read":
 		readOnly, clock = true, ftrace.MonoNow
-	case "splice":
+	case "splice", "mmap":
 		clock = ftrace.MonoNow
 	default:
-		return 0, 0, fmt.Errorf("-reader %q: want read-syscall, read or splice", mode)
+		return 0, 0, fmt.Errorf("-reader %q: want read-syscall, read, splice or mmap", mode)
 	}
 	fs, err := ftrace.Open(root)
 	if err != nil {
@@ -83,7 +83,16 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 	var wg sync.WaitGroup
 	stats := make([]loopStats, len(cpus))
 	var rds []*ftrace.CPUReader
+	var mms []*mmapReader
 	for _, c := range cpus {
+		if mode == "mmap" {
+			m, err := openMmap(in, c)
+			if err != nil {
+				return 0, 0, err
+			}
+			mms = append(mms, m)
+			continue
+		}
 		rd, err := in.OpenCPU(c)
 		if readOnly && err == nil {
 			rd.Close()
@@ -96,6 +105,51 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 	}
 	var ru0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	for i, m := range mms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := &stats[i]
+			buf := make([]byte, m.subbuf)
+			var pg ftrace.Page
+			var rec ftrace.Record
+			page := func(b []byte, skip int) int {
+				st.pages++
+				k := 0
+				if pg.Reset(b, layout) == nil {
+					for pg.Next(&rec) {
+						if k++; k > skip {
+							st.events++
+							st.bytes += uint64(len(rec.Data))
+						}
+					}
+				}
+				return k
+			}
+			drain := func() {
+				st.drains++
+				clock()
+				if err := m.drain(buf, page); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+				}
+			}
+			last := time.Now()
+			for {
+				select {
+				case <-done:
+					drain()
+					return
+				default:
+				}
+				ready, _ := m.Wait(100 * time.Millisecond)
+				if !ready && time.Since(last) < 100*time.Millisecond {
+					continue
+				}
+				last = time.Now()
+				drain()
+			}
+		}()
+	}
 	for i, rd := range rds {
 		wg.Add(1)
 		go func() {
@@ -159,8 +213,20 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", argv[0], err)
 	}
-	var lost uint64
+	var lost, kread uint64
 	var tot loopStats
+	for i, m := range mms {
+		tot.pages += stats[i].pages
+		tot.events += stats[i].events
+		tot.bytes += stats[i].bytes
+		tot.drains += stats[i].drains
+		tot.reads += m.ioctls
+		if st, err := in.Stats(m.cpu); err == nil {
+			lost += st.Overrun + st.DroppedEvents
+			kread += st.ReadEvents
+		}
+		m.Close()
+	}
 	for i, rd := range rds {
 		tot.pages += stats[i].pages
 		tot.events += stats[i].events
@@ -170,17 +236,18 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 		tot.reads += rd.Reads
 		if st, err := in.Stats(rd.CPU); err == nil {
 			lost += st.Overrun + st.DroppedEvents
+			kread += st.ReadEvents
 		}
 		rd.Close()
 	}
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	secs := wall.Seconds()
-	fmt.Fprintf(os.Stderr, "reader %-12s %6.2f %% of a core (user %.2f %%, system %.2f %%) for %.0f events/s: %.0f pages/s (%.0f bytes of event data each), %.0f splices/s, %.0f reads/s, %.0f drains/s; %.2f µs per page\n",
+	fmt.Fprintf(os.Stderr, "reader %-12s %6.2f %% of a core (user %.2f %%, system %.2f %%) for %.0f events/s: %.0f pages/s (%.0f bytes of event data each), %.0f splices/s, %.0f reads/s, %.0f drains/s; %.2f µs per page; %d events taken, the kernel counts %d read\n",
 		mode, cpu.Seconds()/secs*100,
 		float64(ru1.Utime.Nano()-ru0.Utime.Nano())/1e9/secs*100, float64(ru1.Stime.Nano()-ru0.Stime.Nano())/1e9/secs*100,
 		float64(tot.events)/secs, float64(tot.pages)/secs, float64(tot.bytes)/max(float64(tot.pages), 1),
 		float64(tot.splices)/secs, float64(tot.reads)/secs, float64(tot.drains)/secs,
-		cpu.Seconds()*1e6/max(float64(tot.pages), 1))
+		cpu.Seconds()*1e6/max(float64(tot.pages), 1), tot.events, kread)
 	return wall.Nanoseconds(), lost, nil
 }
 

@@ -16,6 +16,7 @@
 //	-reader read-syscall   read(2) per page, clock_gettime system call per page (the recorder before)
 //	-reader splice         ftrace.CPUReader: splice, one read(2) of the page being written per drain, vDSO clock
 //	-reader read           ftrace.CPUReader without splice, vDSO clock
+//	-reader mmap           the kernel's memory-mapped reader (>= 6.10), an ioctl per page (reads/s counts them)
 //
 //	tracefs-read -reader splice -- busy-machine 500 110000 10
 //
