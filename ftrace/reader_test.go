@@ -282,3 +282,90 @@ func TestCPUReaderLost(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaveOut: once the test process is left out, its getppid calls make
+// no event, from the threads it had and from a thread started after.
+func TestLeaveOut(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	s := newGetppidSession(t, "leaveout", 1024, false, 0)
+	// No filter: every process's getppid.
+	filter := filepath.Join(s.in.Dir, "events", "syscalls", "sys_enter_getppid", "filter")
+	if err := os.WriteFile(filter, []byte("0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	count := func(calls func()) map[int32]uint64 {
+		t.Helper()
+		if err := s.in.SetTracing(true); err != nil {
+			t.Fatal(err)
+		}
+		calls()
+		if err := s.in.SetTracing(false); err != nil {
+			t.Fatal(err)
+		}
+		l := s.fs.PageLayout()
+		buf := make([]byte, l.PageSize)
+		by := map[int32]uint64{}
+		var pg ftrace.Page
+		var rec ftrace.Record
+		for _, c := range s.cpus {
+			rd, err := s.in.OpenCPU(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				n, err := rd.ReadPage(buf)
+				if err == ftrace.ErrNoData {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pg.Reset(buf[:n], l) != nil {
+					t.Fatal(pg.Err())
+				}
+				for pg.Next(&rec) {
+					if uint16(rec.Data[0])|uint16(rec.Data[1])<<8 == s.id {
+						by[int32(uint32(rec.Data[4])|uint32(rec.Data[5])<<8|uint32(rec.Data[6])<<16|uint32(rec.Data[7])<<24)]++
+					}
+				}
+			}
+			rd.Close()
+		}
+		return by
+	}
+	const calls = 1000
+	before := count(func() {
+		for i := 0; i < calls; i++ {
+			unix.Getppid()
+		}
+	})
+	if before[int32(tid)] != calls {
+		t.Fatalf("before LeaveOut: %d events of thread %d, want %d", before[int32(tid)], tid, calls)
+	}
+	if err := s.in.LeaveOut(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	newTid := 0
+	after := count(func() {
+		for i := 0; i < calls; i++ {
+			unix.Getppid()
+		}
+		done := make(chan struct{})
+		go func() {
+			// A goroutine locked to a thread of its own, which the
+			// runtime may have to start now.
+			runtime.LockOSThread()
+			newTid = unix.Gettid()
+			for i := 0; i < calls; i++ {
+				unix.Getppid()
+			}
+			close(done)
+		}()
+		<-done
+	})
+	if after[int32(tid)] != 0 || after[int32(newTid)] != 0 {
+		t.Errorf("after LeaveOut: %d events of thread %d and %d of thread %d, want none", after[int32(tid)], tid, after[int32(newTid)], newTid)
+	}
+}
