@@ -19,7 +19,10 @@ type threadAcc struct {
 	bread, bwrite  uint64
 	opened, closed int
 	perf           []uint64
-	syscalls       map[string]*SyscallFigures
+	// syscalls are the thread's calls by name, in the order first seen;
+	// sysIndex finds them by name once there are more than a few.
+	syscalls []*SyscallFigures
+	sysIndex map[string]*SyscallFigures
 	// files holds the I/O per file: the newest file of each fd, and the
 	// files whose fd was reused for another one in the window (few).
 	files      map[int32]*FileFigures
@@ -140,14 +143,7 @@ func (a *acc) SyscallDone(t *state.Thread, s *state.Syscall, ret int64, at int64
 	ta := a.thread(t.TID)
 	sf := ta.lastSys
 	if sf == nil || sf.Name != s.Name {
-		if ta.syscalls == nil {
-			ta.syscalls = make(map[string]*SyscallFigures)
-		}
-		sf = ta.syscalls[s.Name]
-		if sf == nil {
-			sf = &SyscallFigures{Name: s.Name, Min: -1}
-			ta.syscalls[s.Name] = sf
-		}
+		sf = ta.syscall(s.Name)
 		ta.lastSys = sf
 	}
 	sf.Count++
@@ -193,6 +189,33 @@ func (a *acc) IO(t *state.Thread, fd int32, f *state.File, dir state.IODir, n ui
 		ff.Written += n
 		a.wrote += n
 	}
+}
+
+// syscall returns the figures of the thread's calls of name.
+func (ta *threadAcc) syscall(name string) *SyscallFigures {
+	if ta.sysIndex != nil {
+		if sf := ta.sysIndex[name]; sf != nil {
+			return sf
+		}
+	} else {
+		for _, sf := range ta.syscalls {
+			if sf.Name == name {
+				return sf
+			}
+		}
+	}
+	sf := &SyscallFigures{Name: name, Min: -1}
+	ta.syscalls = append(ta.syscalls, sf)
+	switch {
+	case ta.sysIndex != nil:
+		ta.sysIndex[name] = sf
+	case len(ta.syscalls) > 8:
+		ta.sysIndex = make(map[string]*SyscallFigures, 2*len(ta.syscalls))
+		for _, x := range ta.syscalls {
+			ta.sysIndex[x.Name] = x
+		}
+	}
+	return sf
 }
 
 // file returns the figures of fd as file name.
@@ -505,11 +528,11 @@ func (pm *threadsMerge) add(ta *threadAcc) {
 }
 
 func mergeSyscalls(m map[string]*SyscallFigures, ta *threadAcc) {
-	for name, s := range ta.syscalls {
-		x := m[name]
+	for _, s := range ta.syscalls {
+		x := m[s.Name]
 		if x == nil {
 			c := *s
-			m[name] = &c
+			m[s.Name] = &c
 			continue
 		}
 		x.Count += s.Count

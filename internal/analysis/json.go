@@ -100,7 +100,7 @@ func (f *Figures) appendJSON(b []byte, flush func([]byte) []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = f.Processes[i].appendJSON(b)
+			b = f.Processes[i].appendJSON(b, flush)
 			if flush != nil && len(b) > jsonChunk {
 				b = flush(b)
 			}
@@ -245,7 +245,7 @@ func (t *ThreadFigures) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func (p *ProcessFigures) appendJSON(b []byte) []byte {
+func (p *ProcessFigures) appendJSON(b []byte, flush func([]byte) []byte) []byte {
 	b = append(b, `{"PID":`...)
 	b = strconv.AppendInt(b, int64(p.PID), 10)
 	b = append(b, `,"PPID":`...)
@@ -312,6 +312,9 @@ func (p *ProcessFigures) appendJSON(b []byte) []byte {
 		for i := range p.Files {
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if flush != nil && len(b) > jsonChunk {
+				b = flush(b)
 			}
 			fl := &p.Files[i]
 			b = append(b, `{"FD":`...)
