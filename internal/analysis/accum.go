@@ -25,6 +25,9 @@ type threadAcc struct {
 	sysIndex map[string]*SyscallFigures
 	// files holds the I/O per file: the newest file of each fd, and the
 	// files whose fd was reused for another one in the window (few).
+	// file0 is the thread's only file while it has one (files is nil):
+	// most threads that do I/O use one file.
+	file0      *FileFigures
 	files      map[int32]*FileFigures
 	oldFiles   map[fileKey]*FileFigures
 	nsys, nerr uint64
@@ -221,16 +224,21 @@ func (ta *threadAcc) syscall(name string) *SyscallFigures {
 // file returns the figures of fd as file name.
 func (ta *threadAcc) file(fd int32, name string, kind state.FileKind) *FileFigures {
 	if ta.files == nil {
-		ta.files = make(map[int32]*FileFigures)
+		if ta.file0 == nil {
+			ta.file0 = &FileFigures{FD: fd, Name: name, Kind: kind}
+			return ta.file0
+		}
+		if ta.file0.FD == fd && ta.file0.Name == name {
+			return ta.file0
+		}
+		ta.files = map[int32]*FileFigures{ta.file0.FD: ta.file0}
+		ta.file0 = nil
 	}
 	ff := ta.files[fd]
 	if ff != nil && ff.Name == name {
 		return ff
 	}
-	// The fd now names another file: keep the one it named.
-	if ta.oldFiles == nil {
-		ta.oldFiles = make(map[fileKey]*FileFigures)
-	}
+	// The fd now names another file (or a file of an fd not seen yet).
 	k := fileKey{fd: fd, name: name}
 	old := ta.oldFiles[k]
 	if old != nil {
@@ -239,10 +247,31 @@ func (ta *threadAcc) file(fd int32, name string, kind state.FileKind) *FileFigur
 		old = &FileFigures{FD: fd, Name: name, Kind: kind}
 	}
 	if ff != nil {
+		// Keep the one it named.
+		if ta.oldFiles == nil {
+			ta.oldFiles = make(map[fileKey]*FileFigures)
+		}
 		ta.oldFiles[fileKey{fd: fd, name: ff.Name}] = ff
 	}
 	ta.files[fd] = old
 	return old
+}
+
+// hasFiles says whether the thread moved bytes through any file.
+func (ta *threadAcc) hasFiles() bool { return ta.file0 != nil || len(ta.files) > 0 }
+
+// eachFile calls fn with each file of the thread; (fd, name) pairs are
+// unique: files holds each fd's newest file, oldFiles the others.
+func (ta *threadAcc) eachFile(fn func(*FileFigures)) {
+	if ta.file0 != nil {
+		fn(ta.file0)
+	}
+	for _, ff := range ta.files {
+		fn(ff)
+	}
+	for _, ff := range ta.oldFiles {
+		fn(ff)
+	}
 }
 
 func (a *acc) Opened(t *state.Thread, p *state.Process, f *state.File, at int64) {
@@ -416,7 +445,7 @@ func (a *acc) figures(m *state.Machine) *Figures {
 			pf.Closed += ta.closed
 			pf.SyscallsN += ta.nsys
 			pf.SyscallErrs += ta.nerr
-			if len(ta.syscalls) > 0 || len(ta.files) > 0 {
+			if len(ta.syscalls) > 0 || ta.hasFiles() {
 				pm := merge[pid]
 				if pm == nil {
 					pm = &threadsMerge{}
@@ -512,7 +541,7 @@ func (pm *threadsMerge) add(ta *threadAcc) {
 			mergeSyscalls(pm.sysM, ta)
 		}
 	}
-	if len(ta.files) > 0 {
+	if ta.hasFiles() {
 		switch {
 		case pm.file == nil && pm.fileM == nil:
 			pm.file = ta
@@ -557,12 +586,7 @@ func mergeFiles(m map[fileKey]*FileFigures, ta *threadAcc) {
 		x.Read += ff.Read
 		x.Written += ff.Written
 	}
-	for _, ff := range ta.files {
-		add(ff)
-	}
-	for _, ff := range ta.oldFiles {
-		add(ff)
-	}
+	ta.eachFile(add)
 }
 
 // figures sets the process's sorted syscalls and files.
@@ -593,15 +617,9 @@ func (pm *threadsMerge) figures(pf *ProcessFigures) {
 	})
 	switch {
 	case pm.file != nil:
-		// A thread's (fd, name) pairs are unique: files holds each fd's
-		// newest file, oldFiles the others.
-		pf.Files = make([]FileFigures, 0, len(pm.file.files)+len(pm.file.oldFiles))
-		for _, ff := range pm.file.files {
-			pf.Files = append(pf.Files, *ff)
-		}
-		for _, ff := range pm.file.oldFiles {
-			pf.Files = append(pf.Files, *ff)
-		}
+		// A thread's (fd, name) pairs are unique.
+		pf.Files = make([]FileFigures, 0, 1+len(pm.file.files)+len(pm.file.oldFiles))
+		pm.file.eachFile(func(ff *FileFigures) { pf.Files = append(pf.Files, *ff) })
 	case pm.fileM != nil:
 		pf.Files = make([]FileFigures, 0, len(pm.fileM))
 		for _, ff := range pm.fileM {
