@@ -57,7 +57,7 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 		}
 	}
 	if notrace > 0 {
-		if err := notracePID(in, notrace); err != nil {
+		if err := in.LeaveOut(notrace); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -251,23 +251,3 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 	return wall.Nanoseconds(), lost, nil
 }
 
-// notracePID leaves out the events of process pid's threads, and of the
-// threads and processes they make from now on (options/event-fork).
-func notracePID(in *ftrace.Instance, pid int) error {
-	if err := os.WriteFile(filepath.Join(in.Dir, "options", "event-fork"), []byte("1"), 0); err != nil {
-		return fmt.Errorf("options/event-fork: %w", err)
-	}
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return err
-	}
-	var tids []string
-	for _, t := range tasks {
-		tids = append(tids, t.Name())
-	}
-	f := filepath.Join(in.Dir, "set_event_notrace_pid")
-	if err := os.WriteFile(f, []byte(strings.Join(tids, " ")), 0); err != nil {
-		return fmt.Errorf("set_event_notrace_pid: %w", err)
-	}
-	return nil
-}
