@@ -113,7 +113,7 @@ func (r *CPUReader) Splicing() bool { return r.pr >= 0 }
 // last page was read, provided that read started at most 250 µs before
 // (the reader caught up with the writer: reading again at once would only
 // chase it, a few events per call). ErrNoData thus says every event the
-// kernel committed before that moment has been handed out. The page
+// kernel committed before that read started has been handed out. The page
 // header's missed-events flag and count are the kernel's, page by page.
 func (r *CPUReader) ReadPage(buf []byte) (int, error) {
 	if r.off < r.end {

@@ -250,4 +250,3 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 		cpu.Seconds()*1e6/max(float64(tot.pages), 1), tot.events, kread)
 	return wall.Nanoseconds(), lost, nil
 }
-
