@@ -67,6 +67,9 @@ type parser struct {
 	streams    []*streamDecl
 	events     []*eventDecl
 	depth      int
+
+	// ints memoizes integer classes by their text (parseInteger).
+	ints map[intKey]*meta.Class
 }
 
 type streamDecl struct {

@@ -456,7 +456,77 @@ func alignValue(v value, what string) (int, error) {
 	return int(n), nil
 }
 
+// noIntMemo turns parseInteger's memo off (tests compare both ways).
+var noIntMemo bool
+
+// intKey identifies an integer class by its source text and the byte
+// order "native" stands for.
+type intKey struct {
+	text  string
+	order meta.ByteOrder
+}
+
+// parseInteger parses the attribute block of an integer class. A kernel
+// trace's metadata declares the same few integers inline thousands of
+// times (every field of every syscall): the class of a block of text
+// already parsed without warning is copied instead of parsed again.
 func (p *parser) parseInteger() (*meta.Class, error) {
+	text, end, lines, ok := p.integerText()
+	ok = ok && !noIntMemo
+	k := intKey{text, p.order}
+	if ok {
+		if c := p.ints[k]; c != nil {
+			p.lx.i, p.lx.line = end, p.lx.line+lines
+			p.prev = token{kind: tPunct, line: p.lx.line, str: "}"}
+			cp := *c
+			return &cp, nil
+		}
+	}
+	warnings := len(p.tr.Warnings)
+	c, err := p.parseIntegerAttrs()
+	if err == nil && ok && len(p.tr.Warnings) == warnings && p.head == len(p.ahead) && p.lx.i == end {
+		if p.ints == nil {
+			p.ints = make(map[intKey]*meta.Class)
+		}
+		cp := *c
+		p.ints[k] = &cp
+	}
+	return c, err
+}
+
+// integerText returns the text of the attribute block that follows,
+// "{" to "}", when the parser has no token ahead and the block is plain
+// (no nested brace, comment or quote), with the offset after it and the
+// newlines up to there.
+func (p *parser) integerText() (text string, end int, lines int32, ok bool) {
+	if p.head != len(p.ahead) || p.lx.err != nil {
+		return "", 0, 0, false
+	}
+	src, i := p.lx.src, p.lx.i
+	for ; i < len(src); i++ {
+		c := src[i]
+		if c == '\n' {
+			lines++
+		} else if c != ' ' && c != '\t' && c != '\r' {
+			break
+		}
+	}
+	if i >= len(src) || src[i] != '{' {
+		return "", 0, 0, false
+	}
+	j := strings.IndexByte(src[i:], '}')
+	if j < 0 {
+		return "", 0, 0, false
+	}
+	text = src[i : i+j+1]
+	if strings.ContainsAny(text[1:], "{/\"'") {
+		return "", 0, 0, false
+	}
+	lines += int32(strings.Count(text, "\n"))
+	return text, i + j + 1, lines, true
+}
+
+func (p *parser) parseIntegerAttrs() (*meta.Class, error) {
 	start := p.peek()
 	c := &meta.Class{Kind: meta.KindInt, Order: p.order, Base: 10}
 	hasSize, hasAlign := false, false
