@@ -31,6 +31,7 @@ type topOptions struct {
 	relay    string
 	// The screen.
 	interval time.Duration
+	delay    time.Duration
 	speed    float64
 	// The batch mode.
 	batch bool
@@ -50,6 +51,7 @@ func addTopFlags(f *pflag.FlagSet, o *topOptions, withBatch bool) {
 	f.StringVarP(&o.output, "output", "o", "", "write the text dump (or the batch output) to this file")
 	f.StringVarP(&o.relay, "relay", "r", "", "show a live session of this relay (HOST[:PORT][/host/H/S])")
 	f.DurationVarP(&o.interval, "interval", "i", time.Second, "length of an interval: 10ms to 10m on the screen (with --batch, 0: one interval for the whole selection)")
+	f.DurationVarP(&o.delay, "delay", "d", 0, "how often a live screen moves to the newest interval, like top -d: 10ms to the interval (default 200ms, at most the interval)")
 	f.Float64Var(&o.speed, "speed", 1, "replay speed of a recorded trace")
 	if withBatch {
 		f.BoolVar(&o.batch, "batch", false, "print the figures of each interval as text (like top -b) instead of the screen")

@@ -130,7 +130,7 @@ func openTopSource(ctx context.Context, source string, o *topOptions) (*tui.Anal
 			}
 		}
 	}
-	aopt := tui.AnalysisOptions{Live: isLive, Interval: o.interval}
+	aopt := tui.AnalysisOptions{Live: isLive, Interval: o.interval, Slot: o.delay}
 	var src atomic.Pointer[tui.AnalysisSource]
 	if isLive {
 		// How far the newest event is behind real time (LTTng clocks
@@ -156,6 +156,9 @@ func openTopSource(ctx context.Context, source string, o *topOptions) (*tui.Anal
 func runTopUI(source string, o *topOptions) error {
 	if o.interval < tui.MinInterval || o.interval > tui.MaxInterval {
 		return fmt.Errorf("--interval %v: must be between %v and %v", o.interval, tui.MinInterval, tui.MaxInterval)
+	}
+	if err := o.checkDelay(); err != nil {
+		return err
 	}
 	if o.relay != "" {
 		source = relayURL(o.relay)
@@ -203,6 +206,9 @@ func init() {
 // runLocalTop is the bare `tracetop`: a live session of this machine, run
 // in-process.
 func runLocalTop(program []string, o *topOptions) error {
+	if err := o.checkDelay(); err != nil {
+		return err
+	}
 	if os.Geteuid() != 0 {
 		return errNeedRoot
 	}
@@ -349,7 +355,7 @@ func runLocalSession(program []string, o *topOptions) error {
 		return liveTextdump(ctx, tail, program, o)
 	}
 	src, err := tui.NewAnalysisSource(func() (ctf.Source, error) { return tail, nil },
-		tui.AnalysisOptions{Live: true, Interval: o.interval})
+		tui.AnalysisOptions{Live: true, Interval: o.interval, Slot: o.delay})
 	if err != nil {
 		return err
 	}
@@ -445,6 +451,18 @@ func monotonicNow() uint64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return uint64(ts.Nano())
+}
+
+// checkDelay checks --delay: a live screen moves at most once per 10 ms
+// and at least once per interval.
+func (o *topOptions) checkDelay() error {
+	if o.delay == 0 {
+		return nil // tui.DefaultSlot, at most the interval
+	}
+	if o.delay < tui.MinInterval || o.delay > o.interval {
+		return fmt.Errorf("--delay %v: must be between %v and the interval (%v)", o.delay, tui.MinInterval, o.interval)
+	}
+	return nil
 }
 
 // readDefaults fills what the flags leave unset.
