@@ -19,10 +19,11 @@ type threadAcc struct {
 	bread, bwrite  uint64
 	opened, closed int
 	perf           []uint64
-	// syscalls are the thread's calls by name, in the order first seen;
+	// syscalls are the thread's calls by name, in the order first seen
+	// (held by value: one allocation for a thread's first few);
 	// sysIndex finds them by name once there are more than a few.
-	syscalls []*SyscallFigures
-	sysIndex map[string]*SyscallFigures
+	syscalls []SyscallFigures
+	sysIndex map[string]int32
 	// files holds the I/O per file: the newest file of each fd, and the
 	// files whose fd was reused for another one in the window (few).
 	// file0 is the thread's only file while it has one (files is nil):
@@ -33,7 +34,7 @@ type threadAcc struct {
 	nsys, nerr uint64
 	// the last syscall and file of the thread, which the next event is
 	// most often about again (saves hashing their names)
-	lastSys  *SyscallFigures
+	lastSys  *SyscallFigures // in syscalls
 	lastFile *FileFigures
 }
 
@@ -195,30 +196,34 @@ func (a *acc) IO(t *state.Thread, fd int32, f *state.File, dir state.IODir, n ui
 }
 
 // syscall returns the figures of the thread's calls of name.
+// The pointer is valid until the next call (the slice may grow).
 func (ta *threadAcc) syscall(name string) *SyscallFigures {
 	if ta.sysIndex != nil {
-		if sf := ta.sysIndex[name]; sf != nil {
-			return sf
+		if i, ok := ta.sysIndex[name]; ok {
+			return &ta.syscalls[i]
 		}
 	} else {
-		for _, sf := range ta.syscalls {
-			if sf.Name == name {
-				return sf
+		for i := range ta.syscalls {
+			if ta.syscalls[i].Name == name {
+				return &ta.syscalls[i]
 			}
 		}
 	}
-	sf := &SyscallFigures{Name: name, Min: -1}
-	ta.syscalls = append(ta.syscalls, sf)
+	if ta.syscalls == nil {
+		ta.syscalls = make([]SyscallFigures, 0, 4)
+	}
+	ta.syscalls = append(ta.syscalls, SyscallFigures{Name: name, Min: -1})
+	n := len(ta.syscalls)
 	switch {
 	case ta.sysIndex != nil:
-		ta.sysIndex[name] = sf
-	case len(ta.syscalls) > 8:
-		ta.sysIndex = make(map[string]*SyscallFigures, 2*len(ta.syscalls))
-		for _, x := range ta.syscalls {
-			ta.sysIndex[x.Name] = x
+		ta.sysIndex[name] = int32(n - 1)
+	case n > 8:
+		ta.sysIndex = make(map[string]int32, 2*n)
+		for i := range ta.syscalls {
+			ta.sysIndex[ta.syscalls[i].Name] = int32(i)
 		}
 	}
-	return sf
+	return &ta.syscalls[n-1]
 }
 
 // file returns the figures of fd as file name.
@@ -557,7 +562,8 @@ func (pm *threadsMerge) add(ta *threadAcc) {
 }
 
 func mergeSyscalls(m map[string]*SyscallFigures, ta *threadAcc) {
-	for _, s := range ta.syscalls {
+	for i := range ta.syscalls {
+		s := &ta.syscalls[i]
 		x := m[s.Name]
 		if x == nil {
 			c := *s
@@ -593,10 +599,7 @@ func mergeFiles(m map[fileKey]*FileFigures, ta *threadAcc) {
 func (pm *threadsMerge) figures(pf *ProcessFigures) {
 	switch {
 	case pm.sys != nil:
-		pf.Syscalls = make([]SyscallFigures, 0, len(pm.sys.syscalls))
-		for _, s := range pm.sys.syscalls {
-			pf.Syscalls = append(pf.Syscalls, *s)
-		}
+		pf.Syscalls = append([]SyscallFigures(nil), pm.sys.syscalls...)
 	case pm.sysM != nil:
 		pf.Syscalls = make([]SyscallFigures, 0, len(pm.sysM))
 		for _, s := range pm.sysM {
