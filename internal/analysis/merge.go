@@ -311,18 +311,28 @@ func containerList(cont map[uint64]*ContainerFigures) []ContainerFigures {
 // sortThreads orders threads by decreasing CPU time, then tid. It sorts
 // indexes and moves each (large) element once.
 func sortThreads(ts []ThreadFigures) []ThreadFigures {
-	idx := make([]int32, len(ts))
-	for i := range idx {
-		idx[i] = int32(i)
+	// The keys sorted are small and contiguous (tids are unique: the
+	// order is total).
+	type key struct {
+		cpu int64
+		tid state.TID
+		i   int32
 	}
-	slices.SortFunc(idx, func(i, j int32) int {
-		a, b := &ts[i], &ts[j]
-		if a.CPUTime != b.CPUTime {
-			return cmp.Compare(b.CPUTime, a.CPUTime)
+	keys := make([]key, len(ts))
+	for i := range ts {
+		keys[i] = key{ts[i].CPUTime, ts[i].TID, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.cpu != b.cpu {
+			return cmp.Compare(b.cpu, a.cpu)
 		}
-		return cmp.Compare(a.TID, b.TID)
+		return cmp.Compare(a.tid, b.tid)
 	})
-	return permute(ts, idx)
+	out := make([]ThreadFigures, len(ts))
+	for k, x := range keys {
+		out[k] = ts[x.i]
+	}
+	return out
 }
 
 // sortProcesses orders processes by decreasing CPU time, then pid.

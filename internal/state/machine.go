@@ -90,13 +90,22 @@ func (m *Machine) Namespace(inode uint64) *Namespace { return m.ns[inode] }
 // Threads returns every known thread (the idle task, tid 0, excluded),
 // sorted by tid.
 func (m *Machine) Threads() []*Thread {
-	out := make([]*Thread, 0, len(m.threads))
-	for _, t := range m.threads {
-		if t.TID > 0 {
-			out = append(out, t)
+	// Sort (tid, thread) pairs: the comparisons then read no thread.
+	type pair struct {
+		tid TID
+		t   *Thread
+	}
+	ps := make([]pair, 0, len(m.threads))
+	for tid, t := range m.threads {
+		if tid > 0 {
+			ps = append(ps, pair{tid, t})
 		}
 	}
-	slices.SortFunc(out, func(a, b *Thread) int { return cmp.Compare(a.TID, b.TID) })
+	slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.tid, b.tid) })
+	out := make([]*Thread, len(ps))
+	for i, p := range ps {
+		out[i] = p.t
+	}
 	return out
 }
 
