@@ -5,10 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // FuzzParse feeds metadata bytes (plain or packetized) to ParseMetadata:
-// any input must give a trace or an error, never a panic or a hang. Seeds
+// any input must give a trace or an error, never a panic or a hang, and
+// the same with the memo of integer classes as without it. Seeds
 // are small real metadata files (testdata/seed, from babeltrace's MIT test
 // traces) and the LTTng-shaped text of the unit tests; crashers found are
 // kept in testdata/fuzz/FuzzParse.
@@ -30,6 +33,16 @@ func FuzzParse(f *testing.F) {
 		tr, err := ParseMetadata(b)
 		if err == nil && tr == nil {
 			t.Fatal("nil trace without an error")
+		}
+		// The memo of integer classes changes nothing.
+		noIntMemo = true
+		plain, perr := ParseMetadata(b)
+		noIntMemo = false
+		if (err == nil) != (perr == nil) || err != nil && err.Error() != perr.Error() {
+			t.Fatalf("error %v with the memo, %v without", err, perr)
+		}
+		if d := cmp.Diff(plain, tr); d != "" {
+			t.Fatalf("the memo changes the trace (-without +with):\n%s", d)
 		}
 	})
 }
