@@ -62,4 +62,12 @@
 // the window start, a running thread until the window end; CPU shares are
 // given of one core (CoreShare, lttng-cputop's percentage) and of the
 // machine (MachineShare).
+//
+// Figures.WriteJSON writes the figures as encoding/json would marshal
+// them (same bytes), without reflection and in 64 KiB pieces: a whole
+// trace's figures (thousands of threads and files) are megabytes.
+//
+//	err := analysis.Intervals(src, analysis.Window{}, func(f *analysis.Figures) error {
+//		return f.WriteJSON(os.Stdout) // one line
+//	})
 package analysis
