@@ -199,7 +199,7 @@ func (m *Machine) onFork(ev *ctf.Event, ci *classInfo, c *CPUState) {
 	var proc *Process
 	if child.PID == PID(child.TID) {
 		// A new process: it inherits a copy of the parent's fd table.
-		proc = m.procs[child.PID]
+		proc = m.proc(child.PID)
 		if proc != nil {
 			*proc = Process{PID: proc.PID, Files: make(map[int32]*File)}
 		} else {
@@ -210,7 +210,7 @@ func (m *Machine) onFork(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		proc.Born = ts
 		proc.NS = cns
 		proc.VPID = PID(child.VTID)
-		if pp := m.procs[parent.PID]; pp != nil {
+		if pp := m.proc(parent.PID); pp != nil {
 			proc.Path = pp.Path
 			if proc.NS == pp.NS || pp.NS == 0 {
 				proc.VPPID = pp.VPID
@@ -224,7 +224,7 @@ func (m *Machine) onFork(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		child.VPID = proc.VPID
 	} else {
 		proc = m.process(child.PID)
-		if pp := m.procs[child.PID]; pp != nil && pp.VPID != 0 {
+		if pp := m.proc(child.PID); pp != nil && pp.VPID != 0 {
 			child.VPID = pp.VPID
 		} else if parent.VPID != 0 {
 			child.VPID = parent.VPID
@@ -241,7 +241,7 @@ func (m *Machine) onExit(ev *ctf.Event, ci *classInfo, c *CPUState) {
 	t := m.thread(TID(tid))
 	t.Status, t.Reason, t.Since, t.Died = StatusZombie, "", ev.NS, ev.NS
 	if t.PID == PID(t.TID) {
-		if p := m.procs[t.PID]; p != nil {
+		if p := m.proc(t.PID); p != nil {
 			p.Died = ev.NS
 		}
 	}

@@ -21,6 +21,8 @@ type Machine struct {
 	// recent caches threads by tid modulo its size, for the same reason
 	// (a map look-up costs a cache miss or two); not copied by Clone.
 	recent [256]*Thread
+	// recentProc does the same for processes (never removed either).
+	recentProc [64]*Process
 
 	begin, now int64 // first and last event times applied
 	started    bool
@@ -82,7 +84,7 @@ func (m *Machine) PerfNames() []string { return m.perfNames }
 func (m *Machine) Thread(tid TID) *Thread { return m.threads[tid] }
 
 // Process returns the process pid, or nil when unknown.
-func (m *Machine) Process(pid PID) *Process { return m.procs[pid] }
+func (m *Machine) Process(pid PID) *Process { return m.proc(pid) }
 
 // Namespace returns the pid namespace with this inode, or nil.
 func (m *Machine) Namespace(inode uint64) *Namespace { return m.ns[inode] }
@@ -163,7 +165,7 @@ func (m *Machine) Namespaces() []*Namespace {
 // Container returns the namespace inode a process belongs to when it is
 // not the initial pid namespace (its container), else 0.
 func (m *Machine) Container(pid PID) uint64 {
-	p := m.procs[pid]
+	p := m.proc(pid)
 	if p == nil || p.NS == 0 {
 		return 0
 	}
@@ -357,10 +359,24 @@ func (m *Machine) thread(tid TID) *Thread {
 
 // process returns the process pid, created when unknown.
 func (m *Machine) process(pid PID) *Process {
-	p := m.procs[pid]
+	p := m.proc(pid)
 	if p == nil {
 		p = &Process{PID: pid, Files: make(map[int32]*File)}
 		m.procs[pid] = p
+		m.recentProc[uint32(pid)%uint32(len(m.recentProc))] = p
+	}
+	return p
+}
+
+// proc returns the process pid, nil when unknown.
+func (m *Machine) proc(pid PID) *Process {
+	r := &m.recentProc[uint32(pid)%uint32(len(m.recentProc))]
+	if p := *r; p != nil && p.PID == pid {
+		return p
+	}
+	p := m.procs[pid]
+	if p != nil {
+		*r = p
 	}
 	return p
 }
