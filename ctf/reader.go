@@ -489,10 +489,38 @@ func (r *Reader) Read(ev *Event) error {
 		r.err = s.err
 		return r.err
 	}
-	// Hand the decoded message over and give its buffers to the stream
-	// (one copy of the Event, no allocation).
+	// Hand the decoded message over and give the stream buffers to decode
+	// the next one into (one copy of the Event, no allocation once every
+	// stream has its buffers).
 	vals, text, stamp := ev.Values, ev.Text, ev.stamp
+	var from *stream // the stream whose message ev held
+	if ev.Stream != nil {
+		if x := ev.Stream.reader; x != nil && x.order < len(r.streams) && r.streams[x.order] == x {
+			from = x
+		}
+	}
 	*ev = s.head
+	if from != nil && from != s {
+		// ev's buffers start with the values of a packet of from, not of
+		// s: keep them for from, and give s its own spare. Streams take
+		// turns in the merge; without this, the packet's values (a
+		// kilobyte for an LTTng kernel stream) would be copied into
+		// nearly every event.
+		if s.hasSpare {
+			s.hasSpare = false
+			svals, stext, sstamp := s.spareVals, s.spareText, s.spareStamp
+			s.spareVals, s.spareText = nil, nil
+			if !from.hasSpare {
+				from.spareVals, from.spareText, from.spareStamp, from.hasSpare = vals, text, stamp, true
+			} else {
+				s.spareVals, s.spareText, s.spareStamp, s.hasSpare = vals, text, stamp, true
+			}
+			vals, text, stamp = svals, stext, sstamp
+		} else if !from.hasSpare {
+			from.spareVals, from.spareText, from.spareStamp, from.hasSpare = vals, text, stamp, true
+			vals, text, stamp = nil, nil, 0 // a new buffer, once per stream
+		}
+	}
 	s.head.Values, s.head.Text, s.head.stamp = vals, text, stamp
 	s.advance()
 	if s.valid || s.err != nil {

@@ -83,11 +83,18 @@ type stream struct {
 	// tailErr is the damage found after the last indexed packet.
 	tailErr error
 
-	head  Event
-	key   int64 // merge key of head
-	err   error // sticky: the stream cannot go on
-	done  bool
-	valid bool // head holds a message
+	head Event
+	// spare holds event buffers of this stream handed back by Read (see
+	// Reader.Read): a buffer that last held this stream's event already
+	// starts with its packet's values most of the time.
+	spareVals  []Value
+	spareText  []byte
+	spareStamp uint64
+	hasSpare   bool
+	key        int64 // merge key of head
+	err        error // sticky: the stream cannot go on
+	done       bool
+	valid      bool // head holds a message
 }
 
 // stampSeq numbers decoded packets, process-wide, so that an event buffer
