@@ -2,9 +2,6 @@ package record
 
 import (
 	"context"
-	"errors"
-	"os"
-	"time"
 
 	"github.com/tracetop/tracetop/ctf/writer"
 	"github.com/tracetop/tracetop/internal/bpf"
@@ -33,10 +30,6 @@ type bpfSource struct {
 	onSwitch func(tid int32, comm []byte, prio int32)
 }
 
-// bpfInFlight bounds how long a record can sit between its timestamp and
-// its commit to the ring: the watermark stays that far back.
-const bpfInFlight = 20 * time.Millisecond
-
 // newBPFSource loads the programs for fork and/or switch; an error means
 // BPF is missing (the tracefs conversion is used then).
 func newBPFSource(fork, sw bool) (*bpfSource, error) {
@@ -56,23 +49,17 @@ func newBPFSource(fork, sw bool) (*bpfSource, error) {
 	}
 	s := &bpfSource{tr: tr}
 	if fork {
-		s.fork = &writer.EventClass{Name: "sched_process_fork", Fields: forkFields}
+		s.fork = &writer.EventClass{Name: "sched_process_fork", Fields: ForkFields}
 	}
 	if sw {
 		if err := tr.SetSwitch(true); err != nil {
 			tr.Close()
 			return nil, err
 		}
-		s.sw = &writer.EventClass{Name: "sched_switch", Fields: switchFields}
+		s.sw = &writer.EventClass{Name: "sched_switch", Fields: SwitchFields}
 	}
 	return s, nil
 }
-
-// switchFields is sched_switch as the tracefs conversion writes it
-// (lttng-modules' names; priorities as tracefs gives them).
-var switchFields = []writer.Field{
-	writer.Comm("prev_comm"), writer.I32("prev_tid"), writer.I32("prev_prio"), writer.I64("prev_state"),
-	writer.Comm("next_comm"), writer.I32("next_tid"), writer.I32("next_prio")}
 
 func (s *bpfSource) Name() string { return "bpf-sched" }
 
@@ -94,93 +81,27 @@ func (s *bpfSource) Run(ctx context.Context, out *Emitter) error {
 		return err
 	}
 	var (
-		r     bpf.Record
-		p     writer.Payload
-		last  = map[bpf.CPU]Timestamp{}
-		lost  []uint64
-		water Timestamp
+		pump BPFPump
+		p    writer.Payload
 	)
-	emit := func() {
+	return pump.Run(ctx, s.tr, out, func(r *bpf.Record) {
 		p.Reset()
 		var class *writer.EventClass
 		switch {
 		case r.Kind == bpf.KindFork && s.fork != nil:
 			class = s.fork
-			appendFork(&p, &r)
+			AppendFork(&p, r)
 		case r.Kind == bpf.KindSwitch && s.sw != nil:
 			class = s.sw
-			appendSwitch(&p, &r.Switch)
+			AppendSwitch(&p, &r.Switch)
 			if s.onSwitch != nil {
 				s.onSwitch(int32(r.Switch.NextTID), cString(r.Switch.NextComm[:]), r.Switch.NextPrio)
 			}
 		default:
 			return
 		}
-		ts := max(Timestamp(r.Time), last[r.CPU], water)
-		last[r.CPU] = ts
-		out.Emit(CPU(r.CPU), ts, int32(r.TID), class, p.B)
-	}
-	drain := func() error {
-		s.tr.SetDeadline(time.Now().Add(-time.Second))
-		for {
-			err := s.tr.ReadInto(&r)
-			var fe *bpf.FormatError
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, bpf.ErrClosed):
-				return nil
-			case errors.As(err, &fe):
-				continue
-			case err != nil:
-				return err
-			}
-			emit()
-		}
-	}
-	reportLost := func() {
-		per, err := s.tr.Lost()
-		if err != nil {
-			return
-		}
-		for cpu, n := range per {
-			for cpu >= len(lost) {
-				lost = append(lost, 0)
-			}
-			if n > lost[cpu] {
-				out.Lost(CPU(cpu), n-lost[cpu])
-				lost[cpu] = n
-			}
-		}
-	}
-	for ctx.Err() == nil {
-		t0 := Now()
-		if err := drain(); err != nil {
-			s.tr.Stop()
-			return err
-		}
-		if w := t0 - Timestamp(bpfInFlight); t0 > Timestamp(bpfInFlight) && w > water {
-			water = w
-			out.Watermark(water)
-		}
-		reportLost()
-		s.tr.SetDeadline(time.Now().Add(50 * time.Millisecond))
-		err := s.tr.ReadInto(&r)
-		var fe *bpf.FormatError
-		switch {
-		case err == nil:
-			emit()
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &fe):
-		case errors.Is(err, bpf.ErrClosed):
-			return nil
-		default:
-			s.tr.Stop()
-			return err
-		}
-	}
-	s.tr.Stop()
-	err := drain()
-	reportLost()
-	out.Watermark(Now())
-	return err
+		out.Emit(CPU(r.CPU), pump.Time(r), int32(r.TID), class, p.B)
+	})
 }
 
 // cString is b up to its first NUL.
@@ -191,38 +112,4 @@ func cString(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-// appendSwitch writes a BPF switch record as switchFields.
-func appendSwitch(p *writer.Payload, w *bpf.Switch) {
-	p.Text(w.PrevComm[:], 16)
-	p.I32(int32(w.PrevTID))
-	p.I32(w.PrevPrio)
-	p.I64(w.PrevState)
-	p.Text(w.NextComm[:], 16)
-	p.I32(int32(w.NextTID))
-	p.I32(w.NextPrio)
-}
-
-// appendFork writes a BPF fork record as lttng-modules 2.13's
-// sched_process_fork (forkFields).
-func appendFork(p *writer.Payload, r *bpf.Record) {
-	f := &r.Fork
-	p.Text(f.ParentComm[:], 16)
-	p.I32(int32(r.TID))
-	p.I32(int32(r.PID))
-	p.U32(f.ParentNSInum)
-	p.Text(f.ChildComm[:], 16)
-	p.I32(int32(f.ChildTID))
-	if n := f.NLevels; n == 0 {
-		p.U8(1)
-		p.I32(int32(f.ChildTID))
-	} else {
-		p.U8(uint8(n))
-		for _, v := range f.VTIDs[:n] {
-			p.I32(int32(v))
-		}
-	}
-	p.I32(int32(f.ChildPID))
-	p.U32(f.ChildNSInum)
 }

@@ -55,7 +55,7 @@ func buildConv(sel selection, fm *ftrace.Format, stream uint32) (*conv, error) {
 	switch {
 	case sel.m != nil && sel.m.fields == nil: // sched_process_fork
 		c.fork = true
-		c.class.Fields = forkFields
+		c.class.Fields = ForkFields
 		for _, n := range []string{"parent_comm", "parent_pid", "child_comm", "child_pid"} {
 			if fm.Field(n) == nil {
 				return nil, fmt.Errorf("event %s: no field %q in its tracefs format", sel.tp, n)

@@ -99,14 +99,6 @@ var lttngEvents = []lttngEvent{
 	{"kvm_userspace_exit", tp("kvm", "kvm_userspace_exit"), []fieldMap{same(writer.U32("reason")), same(writer.I32("errno"))}},
 }
 
-// forkFields is sched_process_fork as lttng-modules 2.13 lays it out.
-var forkFields = []writer.Field{
-	writer.Comm("parent_comm"), writer.I32("parent_tid"), writer.I32("parent_pid"), writer.U32("parent_ns_inum"),
-	writer.Comm("child_comm"), writer.I32("child_tid"),
-	{Name: "vtids", Kind: writer.Sequence, Bits: 32, Signed: true, LenBits: 8},
-	writer.I32("child_pid"), writer.U32("child_ns_inum"),
-}
-
 // byTracepoint indexes lttngEvents by tracefs event.
 var byTracepoint = func() map[ftrace.EventName]*lttngEvent {
 	m := map[ftrace.EventName]*lttngEvent{}

@@ -3,6 +3,7 @@ package events
 import (
 	"github.com/tracetop/tracetop/ctf/writer"
 	"github.com/tracetop/tracetop/internal/bpf"
+	"github.com/tracetop/tracetop/internal/record"
 )
 
 // faultText is written for a string argument the kernel could not read at
@@ -56,37 +57,4 @@ func (c *Class) Append(p *writer.Payload, r *bpf.Record) {
 
 // Fork is lttng-modules 2.13's sched_process_fork, which the BPF fork
 // record fills completely, the pid-namespace ids included.
-var Fork = Class{Name: "sched_process_fork", Fields: []writer.Field{
-	writer.Comm("parent_comm"),
-	writer.I32("parent_tid"),
-	writer.I32("parent_pid"),
-	writer.U32("parent_ns_inum"),
-	writer.Comm("child_comm"),
-	writer.I32("child_tid"),
-	{Name: "vtids", Kind: writer.Sequence, Bits: 32, Signed: true, LenBits: 8},
-	writer.I32("child_pid"),
-	writer.U32("child_ns_inum"),
-}}
-
-// AppendFork appends the sched_process_fork payload of a fork record.
-func AppendFork(p *writer.Payload, r *bpf.Record) {
-	f := &r.Fork
-	p.Text(f.ParentComm[:], 16)
-	p.I32(int32(r.TID))
-	p.I32(int32(r.PID))
-	p.U32(f.ParentNSInum)
-	p.Text(f.ChildComm[:], 16)
-	p.I32(int32(f.ChildTID))
-	n := f.NLevels
-	if n == 0 { // no pid struct read: the root level only
-		p.U8(1)
-		p.I32(int32(f.ChildTID))
-	} else {
-		p.U8(uint8(n))
-		for _, v := range f.VTIDs[:n] {
-			p.I32(int32(v))
-		}
-	}
-	p.I32(int32(f.ChildPID))
-	p.U32(f.ChildNSInum)
-}
+var Fork = Class{Name: "sched_process_fork", Fields: record.ForkFields}

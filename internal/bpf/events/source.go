@@ -2,12 +2,9 @@ package events
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path"
 	"sync"
-	"time"
 
 	"github.com/tracetop/tracetop/ctf/writer"
 	"github.com/tracetop/tracetop/ftrace"
@@ -164,9 +161,7 @@ func (s *Source) ProvideTracepoints(names []string) []string {
 
 // SchedSwitch is sched_switch as the recorder writes it from tracefs
 // (lttng-modules' fields; prev_prio and next_prio as tracefs gives them).
-var SchedSwitch = Class{Name: "sched_switch", Fields: []writer.Field{
-	writer.Comm("prev_comm"), writer.I32("prev_tid"), writer.I32("prev_prio"), writer.I64("prev_state"),
-	writer.Comm("next_comm"), writer.I32("next_tid"), writer.I32("next_prio")}}
+var SchedSwitch = Class{Name: "sched_switch", Fields: record.SwitchFields}
 
 // ProvidePerf implements record.PerfProvider: it opens each counter on
 // every online CPU for the programs to read at each record and context
@@ -213,10 +208,6 @@ func (s *Source) ProvidesSyscalls() bool { return true }
 // Classes implements record.EventSource.
 func (s *Source) Classes() []*writer.EventClass { return s.classes }
 
-// inFlight bounds how long a record can sit between its timestamp and its
-// commit to the ring (a preempted program): watermarks stay that far back.
-const inFlight = 20 * time.Millisecond
-
 // Run attaches the programs and emits their records until ctx is done,
 // then detaches them and emits what is left in the ring.
 func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
@@ -224,18 +215,15 @@ func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
 		return err
 	}
 	var (
-		r     bpf.Record
-		p     writer.Payload
-		last  []record.Timestamp // per CPU: events must go out in time order
-		lost  []uint64
-		water record.Timestamp
+		pump record.BPFPump
+		p    writer.Payload
 	)
-	emit := func() {
+	err := pump.Run(ctx, s.tr, out, func(r *bpf.Record) {
 		var ec *writer.EventClass
 		p.Reset()
 		switch r.Kind {
 		case bpf.KindSysEntry, bpf.KindSysExit:
-			c := ClassOf(&r)
+			c := ClassOf(r)
 			switch {
 			case c == &EntryUnknown:
 				ec = s.unkEn
@@ -247,106 +235,35 @@ func (s *Source) Run(ctx context.Context, out *record.Emitter) error {
 				ec = s.exit[r.Syscall]
 			}
 			if ec != nil {
-				c.Append(&p, &r)
+				c.Append(&p, r)
 			}
 		case bpf.KindFork:
 			if ec = s.fork; ec != nil {
-				AppendFork(&p, &r)
+				record.AppendFork(&p, r)
 			}
 		case bpf.KindSwitch:
 			if s.nperf == 0 {
 				return
 			}
 			if ec = s.sw; ec != nil {
-				w := &r.Switch
-				p.Text(w.PrevComm[:], 16)
-				p.I32(int32(w.PrevTID))
-				p.I32(w.PrevPrio)
-				p.I64(w.PrevState)
-				p.Text(w.NextComm[:], 16)
-				p.I32(int32(w.NextTID))
-				p.I32(w.NextPrio)
+				record.AppendSwitch(&p, &r.Switch)
 			}
-			ts := s.order(&last, &r, water)
-			out.EmitPerf(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B, r.Perf[:s.nperf], r.Switch.NextPerf[:s.nperf])
+			out.EmitPerf(record.CPU(r.CPU), pump.Time(r), int32(r.TID), ec, p.B, r.Perf[:s.nperf], r.Switch.NextPerf[:s.nperf])
 			return
 		}
 		if ec == nil {
 			return
 		}
 		if s.nperf > 0 {
-			ts := s.order(&last, &r, water)
-			out.EmitPerf(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B, r.Perf[:s.nperf], r.Perf[:s.nperf])
+			out.EmitPerf(record.CPU(r.CPU), pump.Time(r), int32(r.TID), ec, p.B, r.Perf[:s.nperf], r.Perf[:s.nperf])
 			return
 		}
-		ts := s.order(&last, &r, water)
-		out.Emit(record.CPU(r.CPU), ts, int32(r.TID), ec, p.B)
+		out.Emit(record.CPU(r.CPU), pump.Time(r), int32(r.TID), ec, p.B)
+	})
+	if err != nil {
+		return fmt.Errorf("bpf source: %w", err)
 	}
-	drain := func() error {
-		s.tr.SetDeadline(time.Now().Add(-time.Second))
-		for {
-			err := s.tr.ReadInto(&r)
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return nil
-			}
-			var fe *bpf.FormatError
-			if errors.As(err, &fe) {
-				continue // a record we cannot decode is skipped, not fatal
-			}
-			if err != nil {
-				return err
-			}
-			emit()
-		}
-	}
-	reportLost := func() {
-		per, err := s.tr.Lost()
-		if err != nil {
-			return
-		}
-		for cpu, n := range per {
-			for cpu >= len(lost) {
-				lost = append(lost, 0)
-			}
-			if n > lost[cpu] {
-				out.Lost(record.CPU(cpu), n-lost[cpu])
-				lost[cpu] = n
-			}
-		}
-	}
-	for ctx.Err() == nil {
-		t0 := out.Now()
-		if err := drain(); err != nil {
-			s.tr.Stop()
-			return fmt.Errorf("bpf source: %w", err)
-		}
-		if w := t0 - record.Timestamp(inFlight); t0 > record.Timestamp(inFlight) && w > water {
-			water = w
-			out.Watermark(water)
-		}
-		reportLost()
-		// Wait for the next record, or wake up to advance the watermark.
-		s.tr.SetDeadline(time.Now().Add(50 * time.Millisecond))
-		err := s.tr.ReadInto(&r)
-		switch {
-		case err == nil:
-			emit()
-		case errors.Is(err, os.ErrDeadlineExceeded):
-		case errors.Is(err, bpf.ErrClosed):
-			return nil
-		default:
-			var fe *bpf.FormatError
-			if !errors.As(err, &fe) {
-				s.tr.Stop()
-				return fmt.Errorf("bpf source: %w", err)
-			}
-		}
-	}
-	s.tr.Stop()
-	err := drain()
-	reportLost()
-	out.Watermark(out.Now())
-	return err
+	return nil
 }
 
 // Attach implements record.Attacher: it attaches the programs (once), so
@@ -361,17 +278,6 @@ func (s *Source) Attach() error {
 		s.perfSched = true
 	}
 	return s.tr.Start()
-}
-
-// order returns r's time raised to the last time emitted on its CPU and to
-// the watermark, so that each CPU's events go out in time order.
-func (s *Source) order(last *[]record.Timestamp, r *bpf.Record, water record.Timestamp) record.Timestamp {
-	for int(r.CPU) >= len(*last) {
-		*last = append(*last, 0)
-	}
-	ts := max(record.Timestamp(r.Time), (*last)[r.CPU], water)
-	(*last)[r.CPU] = ts
-	return ts
 }
 
 // Close frees the programs and the ring buffer.
