@@ -133,21 +133,7 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 					fmt.Fprintln(os.Stderr, err)
 				}
 			}
-			last := time.Now()
-			for {
-				select {
-				case <-done:
-					drain()
-					return
-				default:
-				}
-				ready, _ := m.Wait(100 * time.Millisecond)
-				if !ready && time.Since(last) < 100*time.Millisecond {
-					continue
-				}
-				last = time.Now()
-				drain()
-			}
+			pollLoop(done, m.Wait, drain)
 		}()
 	}
 	for i, rd := range rds {
@@ -180,21 +166,7 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 					}
 				}
 			}
-			last := time.Now()
-			for {
-				select {
-				case <-done:
-					drain()
-					return
-				default:
-				}
-				ready, _ := rd.Wait(100 * time.Millisecond)
-				if !ready && time.Since(last) < 100*time.Millisecond {
-					continue
-				}
-				last = time.Now()
-				drain()
-			}
+			pollLoop(done, rd.Wait, drain)
 		}()
 	}
 	if err := in.SetTracing(true); err != nil {
@@ -249,4 +221,24 @@ func runRecorderLoop(root, events string, sizeKB int, mode string, notrace int, 
 		float64(tot.splices)/secs, float64(tot.reads)/secs, float64(tot.drains)/secs,
 		cpu.Seconds()*1e6/max(float64(tot.pages), 1), tot.events, kread)
 	return wall.Nanoseconds(), lost, nil
+}
+
+// pollLoop drains when the reader says data is ready, at least every
+// 100 ms, and once more when done closes: the recorder's loop.
+func pollLoop(done <-chan struct{}, wait func(time.Duration) (bool, error), drain func()) {
+	last := time.Now()
+	for {
+		select {
+		case <-done:
+			drain()
+			return
+		default:
+		}
+		ready, _ := wait(100 * time.Millisecond)
+		if !ready && time.Since(last) < 100*time.Millisecond {
+			continue
+		}
+		last = time.Now()
+		drain()
+	}
 }
