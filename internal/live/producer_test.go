@@ -6,10 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,34 +62,8 @@ func freePort(t testing.TB) string {
 // lttngRelay runs the real lttng-relayd on free loopback ports.
 func lttngRelay(t testing.TB) relayAddrs {
 	t.Helper()
-	testenv.Program(t, "lttng-relayd")
-	w := t.TempDir()
-	a := relayAddrs{ctl: freePort(t), data: freePort(t), live: freePort(t), out: filepath.Join(w, "out")}
-	cmd := exec.Command("lttng-relayd", "-o", a.out, "-C", "tcp://"+a.ctl, "-D", "tcp://"+a.data, "-L", "tcp://"+a.live)
-	cmd.Env = append(os.Environ(), "LTTNG_HOME="+w)
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("lttng-relayd:\n%s", log.String())
-		}
-	})
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", a.live)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 200 {
-			t.Fatalf("lttng-relayd does not listen on %s: %v", a.live, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	a := relayAddrs{out: filepath.Join(t.TempDir(), "out")}
+	a.ctl, a.data, a.live = testenv.LttngRelayd(t, a.out)
 	return a
 }
 

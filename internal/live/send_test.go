@@ -1,14 +1,9 @@
 package live_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"net"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,7 +34,9 @@ func TestSendLive(t *testing.T) {
 				r := relaytest.Start(t)
 				ctl, data, liveURL = r.Control, r.Data, r.LiveURL()
 			} else {
-				ctl, data, liveURL = lttngRelayd(t)
+				var l string
+				ctl, data, l = testenv.LttngRelayd(t, t.TempDir())
+				liveURL = "net://" + l
 			}
 			sent := make(chan error, 1)
 			go func() {
@@ -94,48 +91,4 @@ func countEvents(t *testing.T, dir string) int {
 			n++
 		}
 	}
-}
-
-// lttngRelayd starts the real relay on free loopback ports; it stops with
-// the test.
-func lttngRelayd(t *testing.T) (ctl, data, liveURL string) {
-	bin := testenv.Program(t, "lttng-relayd")
-	home := t.TempDir()
-	var addr [3]string
-	for i := range addr {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr[i] = l.Addr().String()
-		l.Close()
-	}
-	cmd := exec.Command(bin, "-o", t.TempDir(), "-C", "tcp://"+addr[0], "-D", "tcp://"+addr[1], "-L", "tcp://"+addr[2])
-	cmd.Env = append(testenv.Env(), "HOME="+home, "LTTNG_HOME="+home)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("lttng-relayd output:\n%s", log.String())
-		}
-	})
-	for _, a := range addr {
-		for i := 0; ; i++ {
-			c, err := net.Dial("tcp", a)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if i == 1000 {
-				t.Fatalf("lttng-relayd does not listen on %s: %v", a, err)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return addr[0], addr[1], fmt.Sprintf("net://%s", addr[2])
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,40 +76,7 @@ func lttngRelayd(t *testing.T, out string) (ctl, data string) {
 
 // lttngRelaydLive is lttngRelayd that also returns the live port's address.
 func lttngRelaydLive(t *testing.T, out string) (ctl, data, live string) {
-	bin := testenv.Program(t, "lttng-relayd")
-	home := t.TempDir()
-	p := [3]int{freePort(t), freePort(t), freePort(t)}
-	cmd := exec.Command(bin, "-o", out, "-C", fmt.Sprintf("tcp://127.0.0.1:%d", p[0]),
-		"-D", fmt.Sprintf("tcp://127.0.0.1:%d", p[1]), "-L", fmt.Sprintf("tcp://127.0.0.1:%d", p[2]))
-	cmd.Env = append(testenv.Env(), "HOME="+home, "LTTNG_HOME="+home)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("lttng-relayd output:\n%s", log.String())
-		}
-	})
-	// Each port is opened by its own thread: wait for the three.
-	for _, port := range p {
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		for i := 0; ; i++ {
-			c, err := net.Dial("tcp", addr)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if i == 1000 {
-				t.Fatalf("lttng-relayd does not listen on %s: %v", addr, err)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return fmt.Sprintf("127.0.0.1:%d", p[0]), fmt.Sprintf("127.0.0.1:%d", p[1]), fmt.Sprintf("127.0.0.1:%d", p[2])
+	return testenv.LttngRelayd(t, out)
 }
 
 // TestSendToRelays streams the shared trace to our relay and to
