@@ -133,6 +133,10 @@ type Model struct {
 	rows    []row
 	sel     int64
 	haveSel bool
+	// picked says the user chose the selection (moved the cursor,
+	// searched, opened the details): it then follows that process. Until
+	// then the cursor stays on the first row, the busiest.
+	picked  bool
 	cur     int
 	top     int
 	hl      map[TID]bool
@@ -523,6 +527,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		m.back, m.view, m.dscroll = m.view, viewDetails, 0
+		m.picked = true
 		return m.requestDetails()
 	case actHighlight:
 		if m.haveSel && m.table() != tableFiles {
@@ -623,7 +628,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	case actIOFiles:
 		if m.view == viewIO {
 			m.ioFiles = !m.ioFiles
-			m.haveSel = false
+			m.haveSel, m.picked = false, false
 			m.cur, m.top = 0, 0
 			m.rebuild()
 		}
@@ -661,7 +666,7 @@ func (m *Model) move(d int) {
 		return
 	}
 	m.cur = min(max(m.cur+d, 0), len(m.rows)-1)
-	m.sel, m.haveSel = m.rows[m.cur].key, true
+	m.sel, m.haveSel, m.picked = m.rows[m.cur].key, true, true
 	m.scroll()
 }
 
@@ -681,7 +686,7 @@ func (m *Model) find(from int) {
 		}
 		if strings.Contains(strings.ToLower(name), q) {
 			m.cur = i
-			m.sel, m.haveSel = r.key, true
+			m.sel, m.haveSel, m.picked = r.key, true, true
 			m.scroll()
 			return
 		}

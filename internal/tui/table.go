@@ -357,8 +357,17 @@ func (m *Model) rebuild() {
 }
 
 // follow puts the cursor on the row of the selected key, or keeps its
-// line when that process is gone, and scrolls to show it.
+// line when that process is gone, and scrolls to show it. Before the user
+// picks a row, the cursor stays on the first one.
 func (m *Model) follow() {
+	if !m.picked {
+		m.cur, m.top = 0, 0
+		m.haveSel = len(m.rows) > 0
+		if m.haveSel {
+			m.sel = m.rows[0].key
+		}
+		return
+	}
 	found := false
 	for i := range m.rows {
 		if m.rows[i].key == m.sel && m.haveSel {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +352,37 @@ func TestQuit(t *testing.T) {
 		if !d.quit {
 			t.Errorf("%s does not quit", k)
 		}
+	}
+}
+
+// TestCursorStaysOnTopUntilPicked: before the user picks a row, the cursor
+// stays on the first row, the busiest, whatever process that is from one
+// interval to the next (a first interval where every process is at 0 %
+// must not pin the cursor, and the scroll, to an idle process); once the
+// user moves it, it follows the process picked.
+func TestCursorStaysOnTopUntilPicked(t *testing.T) {
+	m := New(newFake(3), Options{NoTick: true, Width: 100, Height: 12})
+	frame := func(cpu ...int64) *Frame {
+		f := &Frame{Start: 0, End: int64(time.Second), CPUs: 2}
+		for i, c := range cpu {
+			f.Tasks = append(f.Tasks, Task{TID: TID(100 + i), PID: PID(100 + i), Name: fmt.Sprintf("p%d", i), CPU: c, State: 'S'})
+		}
+		return f
+	}
+	idle := make([]int64, 30) // more rows than the screen shows
+	m.setFrame(frame(idle...))
+	busy := append([]int64(nil), idle...)
+	busy[25] = 5e8
+	m.setFrame(frame(busy...))
+	if r := m.rows[m.cur]; m.cur != 0 || m.top != 0 || r.key != 125 {
+		t.Fatalf("cursor on row %d (key %d), top %d: want the busy process 125 on the first row", m.cur, r.key, m.top)
+	}
+	m.move(1) // the user picks the second row
+	picked := m.rows[m.cur].key
+	again := append([]int64(nil), idle...)
+	again[picked-100] = 9e8
+	m.setFrame(frame(again...))
+	if r := m.rows[m.cur]; r.key != picked {
+		t.Errorf("cursor on %d after the picked process %d moved to the top", r.key, picked)
 	}
 }
