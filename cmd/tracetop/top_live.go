@@ -275,7 +275,8 @@ func runLocalSession(program []string, o *topOptions) error {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	dir, err := os.MkdirTemp("", "tracetop-live-")
+	cleanStaleLiveDirs()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("tracetop-live-%d-", os.Getpid()))
 	if err != nil {
 		return err
 	}
@@ -386,6 +387,23 @@ func runLocalSession(program []string, o *topOptions) error {
 		}()
 	}
 	return tui.Run(sctx, src, opt)
+}
+
+// cleanStaleLiveDirs removes the recording folders of live tops that
+// were killed (named tracetop-live-PID-*, PID no longer running): a top
+// that ends normally removes its own.
+func cleanStaleLiveDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "tracetop-live-*-*"))
+	for _, d := range dirs {
+		f := strings.SplitN(strings.TrimPrefix(filepath.Base(d), "tracetop-live-"), "-", 2)
+		pid, err := strconv.Atoi(f[0])
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // processCPU is the CPU time (user + system) of this process so far.
