@@ -289,6 +289,9 @@ func runLocalSession(program []string, o *topOptions) error {
 	rec, err := record.New(record.Config{
 		Session:   fmt.Sprintf("tracetop-live-%d", os.Getpid()),
 		OutputDir: dir,
+		// The top's own system calls (reading its trace) stay out, unless
+		// it starts a program: the kernel would leave its children out too.
+		LeaveOutSelf: len(program) == 0,
 		Channels: []record.Channel{{
 			Events:   []string{"sched_switch", "sched_process_*", "sched_wakeup", "sched_wakeup_new", "sched_migrate_task", "block_rq_*"},
 			Syscalls: []string{"*"},

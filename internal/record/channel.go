@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -193,6 +194,11 @@ func (r *Recorder) newChannel(id uint32, cfg Channel, avail []ftrace.EventName, 
 	kb := cfg.SubbufSize * cfg.SubbufCount / 1024
 	if err := inst.SetBufferSizeKB(kb); err != nil {
 		return nil, fmt.Errorf("channel %q: %w: %d KiB per CPU (%v); choose smaller or fewer sub-buffers (lttng enable-channel --subbuf-size, --num-subbuf)", cfg.Name, ErrBufferRefused, kb, err)
+	}
+	if r.cfg.LeaveOutSelf {
+		if err := inst.LeaveOut(os.Getpid()); err != nil {
+			return nil, fmt.Errorf("channel %q: %w", cfg.Name, err)
+		}
 	}
 	if err := inst.SetClock("mono"); err != nil {
 		return nil, fmt.Errorf("channel %q: trace clock mono: %w", cfg.Name, err)

@@ -72,6 +72,11 @@ type Config struct {
 	// has BPF (the recorder's own BPF switch program sees the switches
 	// that tracefs misses on some kernels: see bpfSource).
 	NoBPFSwitch bool
+	// LeaveOutSelf keeps the recorder's own process out of the tracefs
+	// events (its threads, and the threads and processes it starts later):
+	// a live top reading its trace would otherwise record its own reads.
+	// Its context switches and forks come from BPF and stay.
+	LeaveOutSelf bool
 	// NoStatedump skips the statedump at start.
 	NoStatedump bool
 	// Logf receives warnings (lost events, CPU hotplug); nil discards them.

@@ -38,6 +38,13 @@ func TestMain(m *testing.M) {
 			}
 		}
 	}
+	if n, _ := strconv.Atoi(os.Getenv("TRACETOP_GETPPID")); n > 0 {
+		os.Stdin.Read(make([]byte, 1)) // go
+		for range n {
+			unix.Getppid()
+		}
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
@@ -323,4 +330,76 @@ func cputopTime(b []byte, tid int) (time.Duration, error) {
 		}
 	}
 	return 0, fmt.Errorf("tid %d not in the per-process table", tid)
+}
+
+// TestLeaveOutSelf: with LeaveOutSelf the recorder's own system calls stay
+// out of the trace, and those of another process stay in (one started
+// before the recording: the kernel leaves out the processes the recorder
+// starts once recording).
+func TestLeaveOutSelf(t *testing.T) {
+	testenv.Root(t)
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "TRACETOP_GETPPID=1000")
+	goCh, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	out := t.TempDir()
+	rec, err := New(Config{Session: "test-leave-out", OutputDir: out, NoStatedump: true, LeaveOutSelf: true,
+		Channels: []Channel{{Syscalls: []string{"getppid"}, Contexts: []string{"tid"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Destroy()
+	if err := rec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		unix.Getppid()
+	}
+	goCh.Write([]byte{1})
+	if err := child.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testenv.Program(t, "babeltrace2"), filepath.Join(out, "kernel"))
+	cmd.Env = testenv.Env()
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, other := 0, 0
+	re := regexp.MustCompile(`syscall_entry_getppid: \{ cpu_id = \d+ \}, \{ tid = (\d+) \}`)
+	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+		tid, _ := strconv.Atoi(m[1])
+		switch {
+		case tid == child.Process.Pid:
+			other++
+		case isThreadOf(tid, os.Getpid()):
+			self++
+		}
+	}
+	t.Logf("getppid entries: %d of the child, %d of the recorder", other, self)
+	if self != 0 {
+		t.Errorf("%d getppid entries of the recorder's own threads in its trace", self)
+	}
+	if other < 1000 {
+		t.Errorf("%d getppid entries of the child, want 1000", other)
+	}
+}
+
+// isThreadOf says whether tid is a thread of process pid now.
+func isThreadOf(tid, pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", pid, tid))
+	return err == nil
 }
