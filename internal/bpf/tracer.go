@@ -12,7 +12,7 @@ import (
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
 
 // DisableEnv names the environment variable that, set to 1, makes Open
@@ -153,7 +153,10 @@ func Open(cfg Config) (*Tracer, error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
-	_ = rlimit.RemoveMemlock() // kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK (set here,
+	// not by cilium/ebpf/rlimit, whose package init probes the kernel in
+	// every run of the program, BPF or not).
+	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 	spec, err := loadTracetop()
 	if err != nil {
 		return nil, fmt.Errorf("bpf: %w", err)

@@ -264,7 +264,7 @@ func (s *Server) create(req *Request) (string, string, error) {
 	if name == "" {
 		name = AutoName(now)
 	}
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return "", "", fmt.Errorf("invalid session name %q: letters, digits, '_', '-' and '.' only", name)
 	}
 	for _, se := range s.sessions {
@@ -422,7 +422,7 @@ func (s *Server) enableChannel(se *session, a *ChannelArgs) (string, string, err
 	if a == nil || a.Name == "" {
 		return "", "", errors.New("no channel name given")
 	}
-	if !nameRE.MatchString(a.Name) {
+	if !validName(a.Name) {
 		return "", "", fmt.Errorf("invalid channel name %q", a.Name)
 	}
 	exists := slices.ContainsFunc(se.channels, func(c *record.Channel) bool { return c.Name == a.Name })

@@ -114,7 +114,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		s.unkEn, s.unkEx = add(&EntryUnknown), add(&ExitUnknown)
 		on := bpf.SyscallConf{Entry: true, Exit: true}
 		for nr := 0; nr <= bpf.SlotUnknown; nr++ {
-			if nr > MaxNR || table[nr] == nil {
+			if Lookup(int64(nr)) == nil {
 				if err := tr.SetSyscall(nr, on); err != nil {
 					tr.Close()
 					return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tracetop/tracetop/ctf/writer"
 	"github.com/tracetop/tracetop/internal/bpf"
@@ -64,7 +65,10 @@ var (
 		ops:    []op{{src: srcID, bits: 32, str: -1}, {src: srcRet, bits: 64, str: -1}, {src: srcArgs, bits: 64, str: -1}}}
 )
 
-func init() {
+// load fills table and names from the embedded table, at first use: a
+// program that never records system calls (the batch mode) does not pay
+// for the parse.
+var load = sync.OnceFunc(func() {
 	all, err := parseTable(x8664)
 	if err != nil {
 		panic("events: x86_64.txt: " + err.Error()) // the embedded table is fixed at build time
@@ -73,7 +77,7 @@ func init() {
 		table[s.NR] = s
 		names[s.Name] = s
 	}
-}
+})
 
 // Lookup returns the system call numbered nr, or nil when lttng-modules
 // has no name for it.
@@ -81,14 +85,19 @@ func Lookup(nr int64) *Syscall {
 	if nr < 0 || nr > MaxNR {
 		return nil
 	}
+	load()
 	return table[nr]
 }
 
 // ByName returns the system call named name ("openat", "newstat"), or nil.
-func ByName(name string) *Syscall { return names[name] }
+func ByName(name string) *Syscall {
+	load()
+	return names[name]
+}
 
 // All returns the known system calls in number order.
 func All() []*Syscall {
+	load()
 	var out []*Syscall
 	for _, s := range table {
 		if s != nil {
