@@ -34,7 +34,9 @@ type BridgeOptions struct {
 	Every    time.Duration
 	EveryN   int
 	// HelloTimeout bounds the wait for the guest's hello (default 30 s);
-	// StopTimeout the wait for its bye after Stop (default 10 s).
+	// StopTimeout the wait for its bye after Stop (default 30 s: a guest
+	// under software emulation stopping its recorder and sending its last
+	// packets was seen to take more than 10 s).
 	HelloTimeout, StopTimeout time.Duration
 	// Markers records t1/t4 in the host trace (may be nil).
 	Markers *HostMarkers
@@ -83,7 +85,7 @@ func NewBridge(conn io.ReadWriteCloser, o BridgeOptions) *Bridge {
 		o.HelloTimeout = 30 * time.Second
 	}
 	if o.StopTimeout == 0 {
-		o.StopTimeout = 10 * time.Second
+		o.StopTimeout = 30 * time.Second
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
