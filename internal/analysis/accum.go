@@ -482,19 +482,7 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		}
 		cont[n.Inode] = &ContainerFigures{Inode: n.Inode, Parent: n.Parent, Level: n.Level, Init: n.Init}
 	}
-	for i := range f.Processes {
-		pf := &f.Processes[i]
-		if pf.Container == 0 {
-			continue
-		}
-		c := cont[pf.Container]
-		if c == nil {
-			c = &ContainerFigures{Inode: pf.Container}
-			cont[pf.Container] = c
-		}
-		c.CPUTime += pf.CPUTime
-		c.Processes++
-	}
+	addProcesses(cont, f.Processes)
 	for _, c := range cont {
 		c.TotalCPUTime += c.CPUTime
 		seen := 0

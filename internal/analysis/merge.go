@@ -157,19 +157,7 @@ func Merge(parts []*Figures) *Figures {
 	}
 	f.Threads = sortThreads(f.Threads)
 	f.Processes = sortProcesses(f.Processes)
-	for i := range f.Processes {
-		pf := &f.Processes[i]
-		if pf.Container == 0 {
-			continue
-		}
-		c := conts[pf.Container]
-		if c == nil {
-			c = &ContainerFigures{Inode: pf.Container}
-			conts[pf.Container] = c
-		}
-		c.CPUTime += pf.CPUTime
-		c.Processes++
-	}
+	addProcesses(conts, f.Processes)
 	f.Containers = containerList(conts)
 	sort.Slice(f.Disks, func(i, j int) bool { return f.Disks[i].Dev < f.Disks[j].Dev })
 	return f
@@ -358,4 +346,23 @@ func permute[T any](s []T, idx []int32) []T {
 		out[k] = s[i]
 	}
 	return out
+}
+
+// addProcesses counts each process of a container (a pid namespace) and
+// its CPU time in the container's figures, adding the containers not in
+// conts yet.
+func addProcesses(conts map[uint64]*ContainerFigures, procs []ProcessFigures) {
+	for i := range procs {
+		pf := &procs[i]
+		if pf.Container == 0 {
+			continue
+		}
+		c := conts[pf.Container]
+		if c == nil {
+			c = &ContainerFigures{Inode: pf.Container}
+			conts[pf.Container] = c
+		}
+		c.CPUTime += pf.CPUTime
+		c.Processes++
+	}
 }
