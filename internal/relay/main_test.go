@@ -73,8 +73,13 @@ func runHelperRelay(dir string) int {
 	if p := os.Getenv("TRACETOP_TEST_RELAY_PORTS"); p != "" {
 		ports = strings.Split(p, ",")
 	}
+	// TRACETOP_TEST_RELAY_URL: tcp://127.0.0.1 (default) or tcp6://[::1].
+	base := "tcp://127.0.0.1"
+	if u := os.Getenv("TRACETOP_TEST_RELAY_URL"); u != "" {
+		base = u
+	}
 	for _, port := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		l, err := ListenURL(base + ":" + port)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
