@@ -112,16 +112,23 @@ func TestSeekTime(t *testing.T) {
 }
 
 // TestPackets checks the packet index and raw packet reads of every
-// stream: packets tile each file, and each packet starts with the magic.
+// stream, with the trace's LTTng index files and without them: packets
+// tile each file, each packet starts with the magic, and the packets come
+// from the index files exactly when they are used. The two indexes are
+// equal.
 func TestPackets(t *testing.T) {
 	root, _ := loadIndex(t)
-	for _, opt := range []Options{{}, {NoIndex: true}} {
+	var first [][]PacketInfo // with the index files
+	for pass, opt := range []Options{{}, {NoIndex: true}} {
 		r, err := Open([]string{filepath.Join(root, "traces/babeltrace/succeed-trace-with-index/trace")}, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range r.Streams() {
+		for si, s := range r.Streams() {
 			var end int64
+			if pass == 0 {
+				first = append(first, s.Packets())
+			}
 			for i, p := range s.Packets() {
 				if p.Offset != end {
 					t.Fatalf("%s packet %d at %d, want %d", s.Name, i, p.Offset, end)
@@ -137,6 +144,21 @@ func TestPackets(t *testing.T) {
 				if !p.HasTimes || p.End < p.Begin || !p.HasSeq || p.SeqNum != uint64(i) {
 					t.Errorf("%s packet %d: %+v", s.Name, i, p)
 				}
+				// The index files are read when present (and not
+				// ignored); otherwise the index is built from the packets.
+				if p.fromIndex != !opt.NoIndex {
+					t.Errorf("%s packet %d (NoIndex %v): from the index file is %v", s.Name, i, opt.NoIndex, p.fromIndex)
+				}
+				if pass == 1 {
+					q := first[si][i]
+					q.fromIndex = false
+					if p != q {
+						t.Errorf("%s packet %d: built %+v, index file %+v", s.Name, i, p, q)
+					}
+				}
+			}
+			if pass == 1 && len(s.Packets()) != len(first[si]) {
+				t.Errorf("%s: %d packets built, %d in the index file", s.Name, len(s.Packets()), len(first[si]))
 			}
 		}
 		r.Close()
