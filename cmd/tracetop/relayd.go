@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,19 +24,20 @@ number of viewers (tracetop, babeltrace2 --input-format=lttng-live) on its
 live port. URLs are tcp://ADDR:PORT or tcp6://[ADDR]:PORT.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if daemon {
-				var rest []string
-				for _, a := range os.Args[1:] {
-					if a != "-d" && a != "--daemonize" {
-						rest = append(rest, a)
-					}
-				}
-				_, err := relay.StartDetached(rest)
+			// A relay started by -d tells its parent once it listens.
+			notify := relay.DaemonNotify()
+			if daemon && notify == nil {
+				_, err := relay.StartDaemon("", os.Args[1:], 30*time.Second)
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return relay.Run(ctx, o)
+			if notify != nil {
+				o.Ready = notify.Ready
+			}
+			err := relay.Run(ctx, o)
+			notify.Fail(err)
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -43,7 +45,7 @@ live port. URLs are tcp://ADDR:PORT or tcp6://[ADDR]:PORT.`,
 	f.StringVarP(&o.ControlURL, "control-port", "C", relay.DefaultControlURL, "control port URL")
 	f.StringVarP(&o.DataURL, "data-port", "D", relay.DefaultDataURL, "data port URL")
 	f.StringVarP(&o.LiveURL, "live-port", "L", relay.DefaultLiveURL, "live viewer port URL")
-	f.BoolVarP(&daemon, "daemonize", "d", false, "run in the background")
+	f.BoolVarP(&daemon, "daemonize", "d", false, "run in the background (returns once the ports listen, or with the reason the relay cannot start)")
 	f.DurationVar(&o.MessageTimeout, "message-timeout", relay.DefaultMessageTimeout, "close a connection whose peer stops in the middle of a message (or stops reading a reply) this long")
 	f.DurationVar(&o.ViewerIdleTimeout, "viewer-idle-timeout", relay.DefaultViewerIdleTimeout, "close a live viewer silent between commands this long (negative: never)")
 	f.IntVar(&o.MaxConnections, "max-connections", relay.DefaultMaxConnections, "connections open at once on all ports")

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,5 +141,48 @@ func TestRunIPv4AndIPv6(t *testing.T) {
 				t.Errorf("%d sessions listed", n)
 			}
 		})
+	}
+}
+
+// TestStartDaemon: the relay started in the background (tracetop relayd
+// -d) listens when StartDaemon returns; one that cannot listen makes
+// StartDaemon fail with its reason.
+func TestStartDaemon(t *testing.T) {
+	t.Setenv("TRACETOP_TEST_DAEMON", "1")
+	var args []string
+	addrs := map[string]string{}
+	for _, f := range []string{"-C", "-D", "-L"} {
+		addrs[f] = net.JoinHostPort("127.0.0.1", freePort(t, "tcp4", "127.0.0.1"))
+		args = append(args, f, "tcp://"+addrs[f])
+	}
+	args = append(args, "-o", t.TempDir())
+	pid, err := StartDaemon(os.Args[0], args, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; i < 1000; i++ { // until it stops listening
+			c, err := net.Dial("tcp", addrs["-L"])
+			if err != nil {
+				return
+			}
+			c.Close()
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Errorf("relay daemon %d still listens after SIGTERM", pid)
+	}()
+	// Listening already: no retry.
+	for f, a := range addrs {
+		c, err := net.Dial("tcp", a)
+		if err != nil {
+			t.Fatalf("%s %s: %v", f, a, err)
+		}
+		c.Close()
+	}
+	// The same ports again: the second relay fails, and says why.
+	_, err = StartDaemon(os.Args[0], args, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("second relay on the same ports: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net"
@@ -20,6 +21,9 @@ import (
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("TRACETOP_TEST_RELAY"); dir != "" {
 		os.Exit(runHelperRelay(dir))
+	}
+	if os.Getenv("TRACETOP_TEST_DAEMON") != "" {
+		os.Exit(runHelperDaemon(os.Args[1:]))
 	}
 	// The network poller keeps two descriptors once started: start it first.
 	if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
@@ -95,6 +99,30 @@ func runHelperRelay(dir string) int {
 	fmt.Println("relay ready")
 	if err := srv.Serve(ls[0], ls[1], ls[2]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// runHelperDaemon is the relay started by StartDaemon in TestStartDaemon:
+// args are -o DIR -C URL -D URL -L URL, as for tracetop relayd.
+func runHelperDaemon(args []string) int {
+	var o RunOptions
+	for i := 0; i+1 < len(args); i += 2 {
+		p := map[string]*string{"-o": &o.OutputDir, "-C": &o.ControlURL, "-D": &o.DataURL, "-L": &o.LiveURL}[args[i]]
+		if p == nil {
+			fmt.Fprintln(os.Stderr, "bad argument", args[i])
+			return 2
+		}
+		*p = args[i+1]
+	}
+	notify := DaemonNotify()
+	o.Ready = notify.Ready
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, o)
+	notify.Fail(err)
+	if err != nil {
 		return 1
 	}
 	return 0

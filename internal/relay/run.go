@@ -2,11 +2,14 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -62,6 +65,9 @@ type RunOptions struct {
 	// Limits, as in Config (0 = default).
 	MessageTimeout, ViewerIdleTimeout time.Duration
 	MaxConnections                    int
+	// Ready, when set, is called once the ports listen and the output
+	// folder is recovered, before the first connection is served.
+	Ready func()
 }
 
 // Run serves a relay until ctx is done.
@@ -96,27 +102,134 @@ func Run(ctx context.Context, o RunOptions) error {
 		<-ctx.Done()
 		srv.Close()
 	}()
+	if o.Ready != nil {
+		o.Ready()
+	}
 	return srv.Serve(ls[0], ls[1], ls[2])
 }
 
+// daemonEnv names, in a relay started by StartDaemon, the descriptor on
+// which it tells its parent that it listens, or why it failed.
+const daemonEnv = "TRACETOP_RELAYD_NOTIFY_FD"
+
 // StartDetached starts the program again with args in a new session,
-// detached from the terminal (the -d flag), and returns its pid.
+// detached from the terminal, and returns its pid at once.
 func StartDetached(args []string) (int, error) {
-	exe, err := os.Executable()
+	cmd, err := detachedCommand("", args)
 	if err != nil {
 		return 0, err
 	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	cmd := exec.Command(exe, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	defer closeStdio(cmd)
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
 	pid := cmd.Process.Pid
 	return pid, cmd.Process.Release()
+}
+
+// StartDaemon starts the relay command again (exe, "" for this program,
+// with args) detached from the terminal, as StartDetached, and returns
+// once it listens on its ports, as lttng-relayd -d does; when the relay
+// fails to start (a port in use, an output folder it cannot recover), it
+// returns the relay's error. The started program calls DaemonNotify.
+func StartDaemon(exe string, args []string, timeout time.Duration) (int, error) {
+	cmd, err := detachedCommand(exe, args)
+	if err != nil {
+		return 0, err
+	}
+	defer closeStdio(cmd)
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(os.Environ(), daemonEnv+"=3")
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return 0, err
+	}
+	pid := cmd.Process.Pid
+	done := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(r, 4096))
+		done <- b
+	}()
+	var msg []byte
+	select {
+	case msg = <-done:
+	case <-time.After(timeout):
+		cmd.Process.Release()
+		return pid, fmt.Errorf("relay daemon (pid %d) not listening after %v", pid, timeout)
+	}
+	if string(msg) == "ready\n" {
+		return pid, cmd.Process.Release()
+	}
+	cmd.Wait()
+	if len(msg) == 0 {
+		return pid, fmt.Errorf("relay daemon (pid %d) exited before listening: %v", pid, cmd.ProcessState)
+	}
+	return pid, errors.New(strings.TrimSpace(string(msg)))
+}
+
+// DaemonNotifier is what a relay started by StartDaemon tells its
+// parent.
+type DaemonNotifier struct{ f *os.File }
+
+// DaemonNotify returns the notifier of a relay started by StartDaemon, or
+// nil in any other process.
+func DaemonNotify() *DaemonNotifier {
+	v := os.Getenv(daemonEnv)
+	if v == "" {
+		return nil
+	}
+	os.Unsetenv(daemonEnv)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	return &DaemonNotifier{os.NewFile(uintptr(fd), "relay daemon notification")}
+}
+
+// Ready tells the parent the relay listens.
+func (n *DaemonNotifier) Ready() { n.send("ready\n") }
+
+// Fail tells the parent why the relay stopped (nothing once it was ready).
+func (n *DaemonNotifier) Fail(err error) {
+	if err != nil {
+		n.send(err.Error() + "\n")
+	}
+}
+
+func (n *DaemonNotifier) send(s string) {
+	if n == nil || n.f == nil {
+		return
+	}
+	n.f.WriteString(s)
+	n.f.Close()
+	n.f = nil
+}
+
+func detachedCommand(exe string, args []string) (*exec.Cmd, error) {
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd, nil
+}
+
+func closeStdio(cmd *exec.Cmd) {
+	if f, ok := cmd.Stdin.(*os.File); ok {
+		f.Close()
+	}
 }
