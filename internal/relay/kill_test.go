@@ -165,3 +165,64 @@ func TestKillRestart(t *testing.T) {
 		t.Errorf("babeltrace2 prints %d lines after recovery, want the %d of the acknowledged packet", bytes.Count(got, []byte("\n")), bytes.Count(want, []byte("\n")))
 	}
 }
+
+// TestKillBeforeFirstIndex kills the relay while the first packet of a
+// trace is being received (no packet of that trace acknowledged yet):
+// after a restart the half packet is gone and babeltrace2 reads the trace
+// folder without error (it has no event).
+func TestKillBeforeFirstIndex(t *testing.T) {
+	bt := testenv.Program(t, "babeltrace2")
+	src := filepath.Join(testenv.SharedDir(t, "traces/generated/ust-libc-small"), "trace", "ust/uid/0/64-bit")
+	dir := t.TempDir()
+	cmd, addrs := startRelayProcess(t, dir)
+	c, err := client.Dial(context.Background(), addrs[0], addrs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := proto.CreateSession{SessionName: "k", Hostname: "h", SessiondUUID: [16]byte{8}, CreationTime: uint64(time.Now().Unix())}
+	_, sdir, err := c.CreateSession(cs)
+	must(err)
+	must(c.CreateTraceChunk(0, cs.CreationTime, ""))
+	ids := map[string]proto.StreamID{}
+	for _, ch := range []string{"channel0_0", "metadata"} {
+		ids[ch], err = c.AddStream(ch, "ust/uid/0/64-bit", 0)
+		must(err)
+	}
+	must(c.StreamsSent())
+	meta, err := os.ReadFile(filepath.Join(src, "metadata"))
+	must(err)
+	must(c.SendMetadata(ids["metadata"], meta, 0))
+	b, err := os.ReadFile(filepath.Join(src, "channel0_0"))
+	must(err)
+	h := proto.DataHeader{StreamID: ids["channel0_0"], DataSize: uint32(len(b))}
+	raw, err := net.Dial("tcp", addrs[1])
+	must(err)
+	defer raw.Close()
+	raw.Write(append(h.Append(nil), b[:len(b)/2]...))
+	data := filepath.Join(dir, sdir, "ust/uid/0/64-bit/channel0_0")
+	for i := 0; ; i++ {
+		if fi, err := os.Stat(data); err == nil && fi.Size() > 0 {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the relay wrote nothing of the half packet")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	startRelayProcess(t, dir) // recovers the folder
+	if fi, err := os.Stat(data); err != nil || fi.Size() != 0 {
+		t.Errorf("data file after recovery: %v, %v bytes (no packet was acknowledged)", err, fi.Size())
+	}
+	if out, err := exec.Command(bt, filepath.Join(dir, sdir)).CombinedOutput(); err != nil || len(out) != 0 {
+		t.Errorf("babeltrace2 after recovery: %v\n%s", err, out)
+	}
+}

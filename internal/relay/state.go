@@ -169,8 +169,15 @@ func (st *stream) openSegment(c *chunk) error {
 		return nil
 	}
 	name := st.dataFileName()
-	if err := c.root.MkdirAll(st.path, 0o750); err != nil {
-		return fmt.Errorf("create trace folder %q: %w", path.Join(c.rel, st.path), err)
+	// The index folder comes with the first data file of a stream that
+	// keeps indexes: after a crash, Recover finds the trace by it and cuts
+	// the packets received without their index, even before the first.
+	dir := st.path
+	if st.keepsIndex() {
+		dir = path.Join(st.path, "index")
+	}
+	if err := c.root.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create trace folder %q: %w", path.Join(c.rel, dir), err)
 	}
 	f, err := c.root.OpenFile(path.Join(st.path, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
