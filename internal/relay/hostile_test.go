@@ -108,6 +108,11 @@ func TestHostileInput(t *testing.T) {
 		{"live: garbage", tr.live, []byte("\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\x63\x00\x00\x00\x00")},
 		{"live: command before CONNECT", tr.live, proto.AppendViewerCommand(nil, proto.ViewerListSessions)},
 		{"live: truncated payload", tr.live, append(proto.AppendViewerCommand(nil, proto.ViewerConnect), 1, 2)},
+		{"live: unknown command", tr.live, append(append(proto.AppendViewerCommand(nil, proto.ViewerConnect), (&proto.Connect{Major: 2, Minor: 4, Type: 1}).Append(nil)...),
+			proto.AppendViewerCommand(nil, 99)...)},
+		{"live: connection type 7", tr.live, append(proto.AppendViewerCommand(nil, proto.ViewerConnect), (&proto.Connect{Major: 2, Minor: 4, Type: 7}).Append(nil)...)},
+		{"live: second CONNECT", tr.live, append(append(proto.AppendViewerCommand(nil, proto.ViewerConnect), (&proto.Connect{Major: 2, Minor: 4, Type: 1}).Append(nil)...),
+			append(proto.AppendViewerCommand(nil, proto.ViewerConnect), (&proto.Connect{Major: 2, Minor: 4, Type: 1}).Append(nil)...)...)},
 		{"live: major version 9", tr.live, append(proto.AppendViewerCommand(nil, proto.ViewerConnect), (&proto.Connect{Major: 9, Type: 1}).Append(nil)...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { expectClosed(t, tr, tc.addr, tc.b) })
