@@ -50,6 +50,14 @@ func (d *decoder) fail(bit uint64, format string, args ...any) {
 	}
 }
 
+// failEnd is fail for a field that needs bits past the end of the packet
+// content (in a packet cut by the end of its file: past the file's end).
+func (d *decoder) failEnd(bit uint64, format string, args ...any) {
+	if d.err == nil {
+		d.err = &decodeError{bit: bit, msg: fmt.Sprintf(format, args...), end: true}
+	}
+}
+
 func (d *decoder) alloc(n int) int32 {
 	l := len(d.vals)
 	if l+n > maxValues {
@@ -176,7 +184,7 @@ func (d *decoder) decode(o *op, slot int32) {
 			off = alignUp(off, o.align)
 		}
 		if off+uint64(o.size) > d.end {
-			d.fail(off, "%d-bit integer crosses the end of the packet content", o.size)
+			d.failEnd(off, "%d-bit integer crosses the end of the packet content", o.size)
 			return
 		}
 		var v uint64
@@ -210,7 +218,7 @@ func (d *decoder) decode(o *op, slot int32) {
 	case opStruct:
 		off := alignUp(d.off, o.align)
 		if off > d.end {
-			d.fail(d.off, "struct aligned past the end of the packet content")
+			d.failEnd(d.off, "struct aligned past the end of the packet content")
 			return
 		}
 		d.off = off
@@ -265,13 +273,13 @@ func (d *decoder) decode(o *op, slot int32) {
 	case opString:
 		off := alignUp(d.off, 8)
 		if off >= d.end {
-			d.fail(off, "string starts past the end of the packet content")
+			d.failEnd(off, "string starts past the end of the packet content")
 			return
 		}
 		b := d.buf[off>>3 : d.end>>3]
 		n := bytes.IndexByte(b, 0)
 		if n < 0 {
-			d.fail(off, "string not terminated before the end of the packet content")
+			d.failEnd(off, "string not terminated before the end of the packet content")
 			return
 		}
 		t := len(d.text)
@@ -308,7 +316,7 @@ func (d *decoder) decode(o *op, slot int32) {
 		}
 		off := alignUp(d.off, o.align)
 		if off > d.end || (o.elem.minBits > 0 && n > (d.end-off)/o.elem.minBits) {
-			d.fail(off, "array of %d elements crosses the end of the packet content", n)
+			d.failEnd(off, "array of %d elements crosses the end of the packet content", n)
 			return
 		}
 		if n > maxValues {
@@ -346,7 +354,7 @@ func (d *decoder) decode(o *op, slot int32) {
 		}
 		off := alignUp(d.off, o.align)
 		if off > d.end || n > (d.end-off)/8 {
-			d.fail(off, "%d bytes cross the end of the packet content", n)
+			d.failEnd(off, "%d bytes cross the end of the packet content", n)
 			return
 		}
 		t := len(d.text)
@@ -380,7 +388,7 @@ func (d *decoder) decode(o *op, slot int32) {
 	case opFloat:
 		off := alignUp(d.off, o.align)
 		if off+uint64(o.size) > d.end {
-			d.fail(off, "%d-bit float crosses the end of the packet content", o.size)
+			d.failEnd(off, "%d-bit float crosses the end of the packet content", o.size)
 			return
 		}
 		var v uint64
@@ -397,7 +405,7 @@ func (d *decoder) decode(o *op, slot int32) {
 		var sh uint
 		for {
 			if off+8 > d.end {
-				d.fail(off, "LEB128 integer crosses the end of the packet content")
+				d.failEnd(off, "LEB128 integer crosses the end of the packet content")
 				return
 			}
 			c := d.buf[off>>3]
@@ -421,7 +429,7 @@ func (d *decoder) decode(o *op, slot int32) {
 	case opBigInt:
 		off := alignUp(d.off, o.align)
 		if off+uint64(o.size) > d.end {
-			d.fail(off, "%d-bit integer crosses the end of the packet content", o.size)
+			d.failEnd(off, "%d-bit integer crosses the end of the packet content", o.size)
 			return
 		}
 		var v uint64

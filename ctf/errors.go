@@ -41,6 +41,7 @@ func (e *MetadataError) Unwrap() error { return e.Err }
 type decodeError struct {
 	bit uint64 // bit offset in the packet
 	msg string
+	end bool // the field needs bits past the end of the packet content
 }
 
 func (e *decodeError) Error() string { return e.msg }

@@ -376,9 +376,24 @@ func indexData(path string, f io.ReaderAt, size int64, tp *tracePlan, opt Option
 			return h, nil
 		}
 	}
+	// cutPacket adds the packet at off that the end of the file cuts:
+	// its events up to the end of the file are read, then the error.
+	cutPacket := func(h headInfo, off int64, err error) {
+		h.PacketInfo.Offset = off
+		h.PacketInfo.Size = fi.size - off
+		h.PacketInfo.declared = int64(h.size / 8)
+		fi.packets = append(fi.packets, h.PacketInfo)
+		fi.err = err
+	}
 	h0, err := head(0)
 	if err != nil {
-		return nil, err
+		if !h0.cut {
+			return nil, err
+		}
+		fi.sp = h0.sp
+		fi.cpu = cpuID(&d)
+		cutPacket(h0, 0, err)
+		return fi, nil
 	}
 	fi.sp = h0.sp
 	fi.cpu = cpuID(&d)
@@ -387,8 +402,13 @@ func indexData(path string, f io.ReaderAt, size int64, tp *tracePlan, opt Option
 		if ih, ents, err := index.ReadFile(ipath); err == nil && len(ents) > 0 {
 			var off int64
 			for i, e := range ents {
+				if int64(e.Offset) == off && e.PacketSize%8 == 0 && int64(e.PacketSize/8) > fi.size-off {
+					// The data file ends before this packet does (a cut
+					// file): the packets say where the events stop.
+					break
+				}
 				if int64(e.Offset) != off || e.PacketSize%8 != 0 || e.PacketSize == 0 ||
-					int64(e.PacketSize/8) > fi.size-off || e.ContentSize > e.PacketSize {
+					e.ContentSize > e.PacketSize {
 					return nil, &FormatError{File: ipath, Off: int64(index.HeaderSize) + int64(i)*int64(ih.EntrySize),
 						Msg: fmt.Sprintf("index entry %d (packet at byte %#x, %d bits) does not match the data file of %d bytes", i, e.Offset, e.PacketSize, fi.size)}
 				}
@@ -428,6 +448,10 @@ func indexData(path string, f io.ReaderAt, size int64, tp *tracePlan, opt Option
 		// Damage after the first packet: the stream delivers every event
 		// before it, then the error.
 		if h, err = head(off); err != nil {
+			if h.cut && h.sp == fi.sp {
+				cutPacket(h, off, err)
+				break
+			}
 			fi.err = err
 			break
 		}

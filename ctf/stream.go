@@ -29,6 +29,10 @@ type PacketInfo struct {
 	Instance    uint64
 	HasInstance bool
 	fromIndex   bool
+	// declared is, for the last packet of a file that ends inside it,
+	// the packet's size in bytes by its packet_size (Size is then what
+	// the file holds); 0 otherwise.
+	declared int64
 }
 
 // streamFile is one data file of a stream.
@@ -57,15 +61,18 @@ type stream struct {
 	base       uint64
 	bufLen     int
 	contentAbs uint64 // content size of the packet, bits
-	windowed   bool
-	loads      int // packets decoded so far (tests check seeking)
-	inPacket   bool
-	buf        []byte
-	dec        decoder
-	pktVals    []Value
-	pktText    []byte
-	pktRoot    [3]int32
-	pktStamp   uint64
+	// declContent is the content size the packet context declares, bits
+	// (larger than contentAbs when the file ends inside the packet).
+	declContent uint64
+	windowed    bool
+	loads       int // packets decoded so far (tests check seeking)
+	inPacket    bool
+	buf         []byte
+	dec         decoder
+	pktVals     []Value
+	pktText     []byte
+	pktRoot     [3]int32
+	pktStamp    uint64
 
 	prevDisc uint64
 	prevSeq  uint64
@@ -155,8 +162,13 @@ func (s *stream) loadPacket() error {
 	d.root = &root
 	info, err := decodeHead(d, s.tp, p.Size)
 	s.pktVals, s.pktText = d.vals, d.text
-	if err != nil {
-		return s.formatErr(d.errBit(), err.Error())
+	if err != nil && !(p.declared > 0 && info.cut) {
+		bit := d.errBit()
+		var de *decodeError
+		if errors.As(err, &de) {
+			bit = de.bit // (checks made after decoding, like the magic's, say where)
+		}
+		return s.formatErr(bit, err.Error())
 	}
 	if info.sp != s.sp {
 		return s.formatErr(0, fmt.Sprintf("packet of stream class %d in a stream of class %d", info.StreamID, s.sp.class.ID))
@@ -165,8 +177,9 @@ func (s *stream) loadPacket() error {
 		return s.formatErr(0, fmt.Sprintf("packet of %d bits with %d bits of content, but the index says %d and %d",
 			info.size, info.Content, p.Size*8, p.Content))
 	}
-	s.contentAbs = info.Content
-	d.end = min(info.Content, uint64(n)*8)
+	s.declContent = info.Content
+	s.contentAbs = min(info.Content, uint64(p.Size)*8)
+	d.end = min(s.contentAbs, uint64(n)*8)
 	s.pktRoot = [3]int32{-1, root[meta.ScopePacketHeader], root[meta.ScopePacketContext]}
 	s.pktStamp = stampSeq.Add(1)
 	// Discarded events (counter snapshots) and lost packets (sequence gaps).
@@ -213,6 +226,9 @@ type headInfo struct {
 	PacketInfo
 	sp   *streamPlan
 	size uint64 // packet size in bits
+	// cut says the packet goes past the end of the file (the error
+	// returned then says so; the other fields are set).
+	cut bool
 }
 
 // decodeHead decodes the packet header and context at d.off = 0. avail is
@@ -226,7 +242,7 @@ func decodeHead(d *decoder, tp *tracePlan, avail int64) (headInfo, error) {
 		return h, d.err
 	}
 	if d.got&meta.RolePacketMagic != 0 && d.magic != 0xC1FC1FC1 {
-		return h, &decodeError{0, fmt.Sprintf("bad packet magic %#x (want 0xc1fc1fc1)", d.magic)}
+		return h, &decodeError{bit: 0, msg: fmt.Sprintf("bad packet magic %#x (want 0xc1fc1fc1)", d.magic)}
 	}
 	// The packet uuid is not checked against the trace's: babeltrace2
 	// reads traces whose streams carry another uuid (intersection-*).
@@ -238,7 +254,7 @@ func decodeHead(d *decoder, tp *tracePlan, avail int64) (headInfo, error) {
 		h.StreamID = h.sp.class.ID
 	}
 	if h.sp == nil {
-		return h, &decodeError{0, fmt.Sprintf("packet of unknown stream class %d", h.StreamID)}
+		return h, &decodeError{bit: 0, msg: fmt.Sprintf("packet of unknown stream class %d", h.StreamID)}
 	}
 	if d.got&meta.RoleStreamInstanceID != 0 {
 		h.Instance, h.HasInstance = d.instID, true
@@ -251,21 +267,21 @@ func decodeHead(d *decoder, tp *tracePlan, avail int64) (headInfo, error) {
 	if d.got&meta.RolePacketSize != 0 {
 		h.size = d.pktSize
 		if h.size%8 != 0 || h.size == 0 {
-			return h, &decodeError{0, fmt.Sprintf("packet size of %d bits is not a positive number of bytes", h.size)}
+			return h, &decodeError{bit: 0, msg: fmt.Sprintf("packet size of %d bits is not a positive number of bytes", h.size)}
 		}
 		if h.size/8 > uint64(avail) {
-			return h, &decodeError{0, fmt.Sprintf("packet of %d bytes goes past the end of the file (%d bytes left)", h.size/8, avail)}
+			h.cut = true
 		}
 	}
 	h.Content = h.size
 	if d.got&meta.RoleContentSize != 0 {
 		h.Content = d.content
 		if h.Content > h.size {
-			return h, &decodeError{0, fmt.Sprintf("content size of %d bits is larger than the packet size of %d bits", h.Content, h.size)}
+			return h, &decodeError{bit: 0, msg: fmt.Sprintf("content size of %d bits is larger than the packet size of %d bits", h.Content, h.size)}
 		}
 	}
 	if d.off > h.Content {
-		return h, &decodeError{d.off, fmt.Sprintf("packet header and context (%d bits) are larger than the packet content (%d bits)", d.off, h.Content)}
+		return h, &decodeError{bit: d.off, msg: fmt.Sprintf("packet header and context (%d bits) are larger than the packet content (%d bits)", d.off, h.Content)}
 	}
 	h.Size = int64(h.size / 8)
 	if d.got&meta.RoleTimestampBegin != 0 {
@@ -281,6 +297,9 @@ func decodeHead(d *decoder, tp *tracePlan, avail int64) (headInfo, error) {
 	}
 	if d.got&meta.RolePacketSeqNum != 0 {
 		h.SeqNum, h.HasSeq = d.seq, true
+	}
+	if h.cut {
+		return h, &decodeError{bit: 0, msg: fmt.Sprintf("packet of %d bytes goes past the end of the file (%d bytes left)", h.size/8, avail)}
 	}
 	return h, nil
 }
@@ -527,6 +546,19 @@ func (s *stream) eventErr(start uint64) error {
 	d := &s.dec
 	msg := d.err.msg
 	bit := d.err.bit
+	end := d.err.end
 	d.err = nil
-	return s.formatErr(bit, fmt.Sprintf("event at byte %#x: %s", s.packets[s.pi].Offset+int64(s.base)+int64(start/8), msg))
+	p := &s.packets[s.pi]
+	at := p.Offset + int64(s.base) + int64(start/8)
+	if end && p.declared > 0 && s.contentAbs < s.declaredContent() {
+		// The event needs bytes the file does not hold.
+		return &FormatError{File: s.files[p.File].path, Off: p.Offset + p.Size,
+			Msg: fmt.Sprintf("file ends inside the event at byte %#x (the packet at byte %#x has %d bytes by its packet_size, the file holds %d)",
+				at, p.Offset, p.declared, p.Size)}
+	}
+	return s.formatErr(bit, fmt.Sprintf("event at byte %#x: %s", at, msg))
 }
+
+// declaredContent is the content size, in bits, the current packet's
+// context declares (more than the file holds in a cut packet).
+func (s *stream) declaredContent() uint64 { return s.declContent }
