@@ -1,0 +1,113 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracetop/tracetop/ctf"
+)
+
+// TestAttachLast: a viewer attaches from the last packet (the default, as
+// babeltrace2 does) to a session that has run for a while, and its
+// connection is cut once. It does not deliver what the streams held
+// before their last packet, delivers every event written after it
+// attached, each once, in time order, and each stream's events it
+// delivers are exactly the tail of that stream in the relay's folder
+// (the reconnection attaches from the beginning and skips what was
+// read).
+func TestAttachLast(t *testing.T) {
+	for _, rk := range relays {
+		t.Run(rk.name, func(t *testing.T) {
+			r := rk.start(t)
+			px := newCutter(t, r.live)
+			p := newProducer(t, r, "last", 100*time.Millisecond, "busy_0", "idle_1")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			ran := make(chan error, 1)
+			go func() { ran <- p.run(ctx, 1500*time.Millisecond, 2*time.Millisecond, "busy_0", "idle_1") }()
+			for p.packetsSent("busy_0") < 4 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			s, err := Open(ctx, fmt.Sprintf("net://%s/host/%s/last", px.l.Addr(), testHost), Options{Logf: t.Logf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			attachedAt := int64(p.now()) + p.origin.UnixNano() // no event after it is older than the attachment
+			var lines []string
+			first := map[string]int64{} // each stream's first event delivered
+			var last int64
+			var ev ctf.Event
+			for {
+				if err := s.Read(&ev); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Kind == ctf.KindEvent {
+					if ev.NS < last {
+						t.Fatalf("event at %d delivered after one at %d", ev.NS, last)
+					}
+					last = ev.NS
+					if _, ok := first[ev.Stream.Name]; !ok {
+						first[ev.Stream.Name] = ev.NS
+					}
+				}
+				lines = append(lines, line(&ev))
+				if len(lines) == 100 {
+					px.cut()
+				}
+			}
+			if err := <-ran; err != nil {
+				t.Fatal(err)
+			}
+			all := folderLines(t, r.out)
+			// The folder's events of each stream from the viewer's first
+			// one of that stream on, and the first of each stream written
+			// after the attachment.
+			var want []string
+			firstAfter := map[string]int64{}
+			for _, l := range all {
+				var ns int64
+				var stream string
+				fmt.Sscanf(l, "%d %s", &ns, &stream)
+				if f, ok := first[stream]; ok && ns >= f {
+					want = append(want, l)
+				}
+				if _, ok := firstAfter[stream]; !ok && ns >= attachedAt {
+					firstAfter[stream] = ns
+				}
+			}
+			if !slices.Equal(lines, want) {
+				t.Errorf("viewer attached from the last packet: %d lines, the folder's tails %d%s",
+					len(lines), len(want), firstDiff(strings.Join(lines, "\n"), strings.Join(want, "\n")))
+			}
+			for stream, ns := range firstAfter {
+				if f, ok := first[stream]; !ok || f > ns {
+					t.Errorf("stream %s: first event delivered at %d, but the folder has one at %d, written after the attachment (%d)", stream, f, ns, attachedAt)
+				}
+			}
+			if len(lines) >= len(all) {
+				t.Errorf("%d lines delivered, the folder has %d: nothing older than the last packets was left out", len(lines), len(all))
+			}
+			st := s.Stats()
+			if st.Reconnects != 1 || s.Late() != 0 {
+				t.Errorf("%d reconnections (want 1), %d late events", st.Reconnects, s.Late())
+			}
+			t.Logf("%d of the folder's %d lines delivered; %+v", len(lines), len(all), st)
+		})
+	}
+}
+
+// packetsSent returns the packets sent so far on a stream.
+func (p *producer) packetsSent(stream string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent[stream]
+}
+
