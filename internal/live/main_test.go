@@ -3,7 +3,6 @@ package live
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -19,13 +18,17 @@ import (
 // TestMain doubles as helper processes for the tests that run real LTTng
 // daemons in a private network namespace: TRACETOP_TEST_RELAY=DIR serves
 // our relay on the default ports until SIGTERM; TRACETOP_TEST_VIEW=URL
-// prints a live session as `tracetop view URL` does.
+// prints a live session as `tracetop view URL` does; TRACETOP_TEST_LIST=URL
+// lists a relay's sessions as `tracetop view URL` does.
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("TRACETOP_TEST_RELAY"); dir != "" {
 		os.Exit(helperRelay(dir))
 	}
 	if url := os.Getenv("TRACETOP_TEST_VIEW"); url != "" {
 		os.Exit(helperView(url))
+	}
+	if url := os.Getenv("TRACETOP_TEST_LIST"); url != "" {
+		os.Exit(helperList(url))
 	}
 	os.Exit(m.Run())
 }
@@ -59,42 +62,34 @@ func helperRelay(dir string) int {
 	return 0
 }
 
-// helperView prints a live session in babeltrace2's format to standard
-// output, flushing whenever it waits for the relay; SIGINT detaches.
+// helperView prints a live session as `tracetop view URL` does (Print),
+// then its figures and the delay from each event's time to its delivery
+// on standard error; SIGINT detaches.
 func helperView(url string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p := pretty.New(os.Stdout, pretty.DefaultOptions())
-	s, err := Open(ctx, url, Options{WaitSession: true, Idle: func() { p.Flush() },
-		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+	var delays []time.Duration
+	st, err := Print(ctx, url, os.Stdout, PrintOptions{Pretty: pretty.DefaultOptions(),
+		Live: Options{WaitSession: true, Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }},
+		Event: func(ev *ctf.Event) {
+			if ev.Kind == ctf.KindEvent {
+				delays = append(delays, time.Since(time.Unix(0, ev.NS)))
+			}
+		}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer s.Close()
-	var ev ctf.Event
-	var delays []time.Duration
-	for {
-		err := s.Read(&ev)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			p.Flush()
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if ev.Kind == ctf.KindEvent {
-			delays = append(delays, time.Since(time.Unix(0, ev.NS)))
-		}
-		if err := p.Print(&ev); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-	}
-	p.Flush()
-	st := s.Stats()
 	fmt.Fprintf(os.Stderr, "packets %d beacons %d requests %d late %d; delay from event to delivery: median %v, worst %v\n",
-		st.Packets, st.Beacons, st.Requests, s.Late(), percentile(delays, 0.5), percentile(delays, 1))
+		st.Packets, st.Beacons, st.Requests, st.Late, percentile(delays, 0.5), percentile(delays, 1))
+	return 0
+}
+
+// helperList lists a relay's sessions as `tracetop view net://HOST` does.
+func helperList(url string) int {
+	if err := PrintList(context.Background(), url, os.Stdout, 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }

@@ -47,6 +47,7 @@ type Stats struct {
 	Skipped    int64 // packets skipped after a reconnection (already read)
 	Reconnects int64
 	Requests   int64 // GET_NEXT_INDEX requests
+	Late       int64 // events dropped, older than one already delivered (ctf.LiveReader.Late)
 }
 
 // Session is a live session read from a relay: a ctf.Source whose Read
@@ -151,7 +152,11 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Session, error) {
 func (s *Session) URL() URL { return s.url }
 
 // Stats returns what was received so far.
-func (s *Session) Stats() Stats { return s.stats }
+func (s *Session) Stats() Stats {
+	st := s.stats
+	st.Late = int64(s.Late())
+	return st
+}
 
 func (s *Session) logf(format string, args ...any) {
 	if s.opt.Logf != nil {
