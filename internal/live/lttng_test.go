@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,13 +56,19 @@ phase() {
     local s=$1; shift
     mk $s
     PIDS=
+    INTR=
     for v in "$@"; do
-        if [ ${v%%:*} = bt ]; then
+        case ${v%%:*} in
+        bt)
             timeout 60 babeltrace2 --input-format=lttng-live net://localhost/host/$H/$s > $W/${v#*:}.txt 2> $W/${v#*:}.err &
-        else
+            PIDS="$PIDS $!";;
+        intr)
+            TRACETOP_TEST_VIEW=net://localhost/host/$H/$s $TESTBIN > $W/${v#*:}.txt 2> $W/${v#*:}.err &
+            INTR="$INTR $!:${v#*:}";;
+        *)
             TRACETOP_TEST_VIEW=net://localhost/host/$H/$s timeout 60 $TESTBIN > $W/${v#*:}.txt 2> $W/${v#*:}.err &
-        fi
-        PIDS="$PIDS $!"
+            PIDS="$PIDS $!";;
+        esac
     done
     for i in $(seq 200); do
         c=$(babeltrace2 --input-format=lttng-live net://localhost 2>/dev/null | grep -o '[0-9]* client' | awk '{s+=$1} END {print s+0}')
@@ -69,11 +76,21 @@ phase() {
         sleep 0.05
     done
     echo "$s: viewers attached: $c"
+    # The listing, as tracetop view and babeltrace2 print it.
+    TRACETOP_TEST_LIST=net://localhost $TESTBIN > $W/list-$s-ours.txt
+    babeltrace2 --input-format=lttng-live net://localhost > $W/list-$s-bt.txt
     # Without address randomisation, so that two sessions see the same
     # pointers.
     for i in 1 2; do
         setarch -R env LD_PRELOAD=liblttng-ust-libc-wrapper.so ls -l /usr/bin > /dev/null
         sleep 0.3
+        if [ $i = 1 ] && [ -n "$INTR" ]; then
+            # Ctrl-C in the middle of the session: a clean detach.
+            for x in $INTR; do kill -INT ${x%%:*}; done
+            for x in $INTR; do rc=0; wait ${x%%:*} || rc=$?; echo $rc > $W/${x#*:}.rc; done
+            TRACETOP_TEST_LIST=net://localhost $TESTBIN > $W/after-$s-ours.txt
+            babeltrace2 --input-format=lttng-live net://localhost > $W/after-$s-bt.txt
+        fi
     done
     sleep 0.3
     lttng stop $s > /dev/null
@@ -82,12 +99,13 @@ phase() {
     for p in $PIDS; do wait $p || echo "viewer $p failed"; done
 }
 if [ $RELAY = ours ]; then
-    phase s1 bt:bt ours:ours0 ours:ours1
+    phase s1 bt:bt ours:ours0 ours:ours1 intr:intr
 else
     # lttng-relayd allows one viewer per session (and hangs destroying
     # two live sessions at once here): one session each.
     phase s1 ours:ours0
     phase s2 bt:bt
+    phase s3 intr:intr
 fi
 cleanup
 trap - EXIT
@@ -97,6 +115,10 @@ wait $RPID || true
 // TestRealLTTng: against lttng-relayd and against our relay, fed by real
 // lttng-sessiond, our live viewer prints exactly what babeltrace2 prints
 // for the relay's folder afterwards, and what babeltrace2 prints live.
+// Our listing of the relay's sessions is babeltrace2's, and a viewer
+// interrupted (SIGINT) in the middle of a session detaches cleanly: it
+// exits with status 0 after printing the session's first lines, and
+// the relay counts one client less.
 func TestRealLTTng(t *testing.T) {
 	testenv.Root(t)
 	for _, p := range []string{"lttng", "lttng-sessiond", "lttng-relayd", "babeltrace2", "unshare", "ip"} {
@@ -163,6 +185,7 @@ func TestRealLTTng(t *testing.T) {
 					t.Errorf("%s: our live viewer and babeltrace2 live differ%s", v, firstDiff(got, bt))
 				}
 			}
+			checkListings(t, w, rk, read, offline)
 			if rk == "lttng" {
 				// Two sessions record two runs of the same program:
 				// compare without times and process ids.
@@ -181,6 +204,49 @@ func TestRealLTTng(t *testing.T) {
 }
 
 func lines(s string) int { return strings.Count(s, "\n") }
+
+// checkListings compares our listings of the relay with babeltrace2's,
+// while the viewers were attached and after the interrupted one left,
+// and checks the interrupted viewer.
+func checkListings(t *testing.T, w, rk string, read func(string) string, offline func(string) string) {
+	t.Helper()
+	sessions := map[string][]string{"ours": {"s1"}, "lttng": {"s1", "s2", "s3"}}[rk]
+	intrSession := map[string]string{"ours": "s1", "lttng": "s3"}[rk]
+	clients := func(list string) int {
+		n := 0
+		for _, m := range regexp.MustCompile(`([0-9]+) client\(s\)`).FindAllStringSubmatch(list, -1) {
+			k, _ := strconv.Atoi(m[1])
+			n += k
+		}
+		return n
+	}
+	for _, s := range sessions {
+		ours, bt := read("list-"+s+"-ours.txt"), read("list-"+s+"-bt.txt")
+		if ours != bt || !strings.Contains(ours, "/"+s+" (timer = 100000") {
+			t.Errorf("listing while viewing %s: ours\n%sbabeltrace2\n%s", s, ours, bt)
+		}
+		if s != intrSession {
+			continue
+		}
+		after, afterBT := read("after-"+s+"-ours.txt"), read("after-"+s+"-bt.txt")
+		if after != afterBT {
+			t.Errorf("listing after the interruption: ours\n%sbabeltrace2\n%s", after, afterBT)
+		}
+		if clients(after) != clients(ours)-1 {
+			t.Errorf("%d clients before the interruption, %d after, want one less:\n%s%s", clients(ours), clients(after), ours, after)
+		}
+		if rc := strings.TrimSpace(read("intr.rc")); rc != "0" {
+			t.Errorf("the interrupted viewer exited with status %s, want 0; its errors:\n%s", rc, read("intr.err"))
+		}
+		got, disk := read("intr.txt"), offline(s)
+		if got == "" || !strings.HasPrefix(disk, got) || got == disk {
+			t.Errorf("the interrupted viewer printed %d lines, not the beginning of the %d of the relay's folder%s",
+				lines(got), lines(disk), firstDiff(got, disk))
+		}
+		t.Logf("listing (ours = babeltrace2's):\n%sinterrupted viewer: %d of %d lines, exit status 0; clients %d -> %d",
+			ours, lines(got), lines(disk), clients(ours), clients(after))
+	}
+}
 
 func firstDiff(a, b string) string {
 	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
