@@ -110,4 +110,3 @@ func (p *producer) packetsSent(stream string) int {
 	defer p.mu.Unlock()
 	return p.sent[stream]
 }
-
