@@ -87,6 +87,8 @@ type producer struct {
 	tick    *writer.EventClass
 	late    *writer.EventClass
 	events  map[string]int // events written per stream
+
+	tickLate time.Duration // the most a live timer tick ran after its time (machine load)
 }
 
 const testHost = "livetest-host"
@@ -271,7 +273,8 @@ func (p *producer) run(ctx context.Context, d, step time.Duration, busy string, 
 				return err
 			}
 		}
-		if !time.Now().Before(nextTick) {
+		if now := time.Now(); !now.Before(nextTick) {
+			p.tickLate = max(p.tickLate, now.Sub(nextTick))
 			if err := p.timerTick(); err != nil {
 				return err
 			}
