@@ -61,6 +61,10 @@
 // Bad metadata gives a *MetadataError at Open. Damaged data gives a
 // *FormatError (errors.Is(err, ErrFormat)) naming the file, the byte
 // offset and what was expected, after every message before the damage.
+// A stream file that ends inside a packet (a copy cut short) delivers
+// that packet's events up to the end of the file, then the error ("file
+// ends inside the event at byte ..."), where babeltrace2 refuses the
+// whole file.
 //
 // # Seeking and packets
 //
