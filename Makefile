@@ -25,6 +25,19 @@ test-short:
 bench: build
 	./bench/run.sh
 
+# Every fuzz target of the tree, FUZZTIME each (default 60s), one after
+# the other. New crashers land in the package's testdata/fuzz/ and stay
+# there as regression inputs of `make test`.
+FUZZTIME ?= 60s
+fuzz:
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do \
+		d=$$(dirname "$$f"); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "== $$d $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s "$$d"; \
+		done; \
+	done
+
 generate:
 	$(GO) generate ./...
 
