@@ -17,23 +17,21 @@ const (
 
 // EnsureLocalRelay starts `tracetop relayd` in the background when no
 // relay listens on 127.0.0.1:5344, as `lttng create --live` spawns
-// lttng-relayd, and waits until it accepts connections. It tells notice
-// when it spawns one.
+// lttng-relayd, and waits until it listens on its ports; when the relay
+// fails to start, its own reason is returned. It tells notice when it
+// spawns one.
 func EnsureLocalRelay(notice io.Writer) error {
 	if listening(localLive) {
 		return nil
 	}
 	fmt.Fprintln(notice, "Spawning a relayd daemon")
-	if _, err := relay.StartDetached([]string{"relayd"}); err != nil {
+	if _, err := relay.StartDaemon("", []string{"relayd"}, 30*time.Second); err != nil {
 		return fmt.Errorf("spawn a relay daemon: %w", err)
 	}
-	for i := 0; i < 100; i++ {
-		if listening(localControl) && listening(localLive) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !listening(localControl) || !listening(localLive) {
+		return fmt.Errorf("the relay daemon spawned does not listen on %s and %s: run tracetop relayd to see why", localControl, localLive)
 	}
-	return fmt.Errorf("the relay daemon spawned does not listen on %s: run tracetop relayd to see why", localLive)
+	return nil
 }
 
 func listening(addr string) bool {
