@@ -110,3 +110,56 @@ func (p *producer) packetsSent(stream string) int {
 	defer p.mu.Unlock()
 	return p.sent[stream]
 }
+
+// TestCancelStuckRelay: a relay stops answering in the middle of a
+// session (its replies held back) and the viewer's context is then
+// cancelled, as Ctrl-C does: Read ends at once (after what it holds),
+// without waiting for the reply timeout (a minute here), and Close
+// returns.
+func TestCancelStuckRelay(t *testing.T) {
+	r := ourRelay(t)
+	px := newCutter(t, r.live)
+	p := newProducer(t, r, "stuck", 100*time.Millisecond, "busy_0", "idle_1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- p.run(ctx, time.Second, 2*time.Millisecond, "busy_0", "idle_1") }()
+	vctx, stop := context.WithCancel(ctx)
+	defer stop()
+	s, err := Open(vctx, fmt.Sprintf("net://%s/host/%s/stuck", px.l.Addr(), testHost),
+		Options{Beginning: true, WaitSession: true, Timeout: time.Minute, Reconnect: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	n := 0
+	go func() {
+		var ev ctf.Event
+		for {
+			if err := s.Read(&ev); err != nil {
+				ended <- err
+				return
+			}
+			if n++; n == 20 {
+				px.frozen.Store(true)
+				time.AfterFunc(300*time.Millisecond, stop)
+			}
+		}
+	}()
+	select {
+	case err := <-ended:
+		if err != io.EOF {
+			t.Errorf("Read after the cancellation: %v, want io.EOF", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Read still blocked 30 s after the cancellation (reply timeout: a minute)")
+	}
+	s.Close()
+	if n < 20 {
+		t.Errorf("%d events before the relay stopped answering", n)
+	}
+	px.frozen.Store(false)
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+}

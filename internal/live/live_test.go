@@ -186,11 +186,25 @@ func checkView(t *testing.T, g *got, total int, want []string) {
 // cutter is a TCP proxy in front of a relay's live port whose
 // connections can be cut.
 type cutter struct {
-	l     net.Listener
-	to    string
-	mu    sync.Mutex
-	conns []net.Conn
-	cuts  int
+	l      net.Listener
+	to     string
+	mu     sync.Mutex
+	conns  []net.Conn
+	cuts   int
+	frozen atomic.Bool // the relay's replies are held back
+}
+
+// freezer holds the relay's replies back while its cutter is frozen.
+type freezer struct {
+	c *cutter
+	w io.Writer
+}
+
+func (f freezer) Write(b []byte) (int, error) {
+	for f.c.frozen.Load() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return f.w.Write(b)
 }
 
 func newCutter(t *testing.T, to string) *cutter {
@@ -199,7 +213,7 @@ func newCutter(t *testing.T, to string) *cutter {
 		t.Fatal(err)
 	}
 	c := &cutter{l: l, to: to}
-	t.Cleanup(func() { l.Close(); c.cut() })
+	t.Cleanup(func() { l.Close(); c.frozen.Store(false); c.cut() })
 	go func() {
 		for {
 			a, err := l.Accept()
@@ -214,7 +228,7 @@ func newCutter(t *testing.T, to string) *cutter {
 			c.mu.Lock()
 			c.conns = append(c.conns, a, b)
 			c.mu.Unlock()
-			go func() { io.Copy(a, b); a.Close(); b.Close() }()
+			go func() { io.Copy(freezer{c, a}, b); a.Close(); b.Close() }()
 			go func() { io.Copy(b, a); a.Close(); b.Close() }()
 		}
 	}()

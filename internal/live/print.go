@@ -44,8 +44,8 @@ func Print(ctx context.Context, url string, w io.Writer, o PrintOptions) (Stats,
 	}
 	s, err := Open(ctx, url, opt)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return Stats{}, nil
+		if ctx.Err() != nil {
+			return Stats{}, nil // interrupted while attaching
 		}
 		return Stats{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/tracetop/tracetop/ctf"
@@ -71,7 +72,18 @@ type Session struct {
 	byKey  map[streamKey]*streamState
 	done   bool
 	stats  Stats
+
+	connMu sync.Mutex
+	conn   net.Conn // the connection dialed last, cut short on cancellation
 }
+
+// cancelGrace is how long a reply in progress may still take once the
+// context is cancelled: a relay that stopped answering does not hold a
+// Ctrl-C up for the reply timeout.
+const cancelGrace = 500 * time.Millisecond
+
+// detachTimeout bounds the wait for each DETACH_SESSION reply.
+const detachTimeout = 2 * time.Second
 
 var _ ctf.Source = (*Session)(nil)
 
@@ -137,6 +149,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Session, error) {
 		byID: map[proto.StreamID]*streamState{}, byLS: map[*ctf.LiveStream]*streamState{},
 		byKey: map[streamKey]*streamState{}}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	context.AfterFunc(s.ctx, s.cutShort)
 	s.LiveReader = ctf.NewLiveReader(s)
 	if err := s.attach(); err != nil {
 		s.cancel()
@@ -238,12 +251,22 @@ func (s *Session) attach() error {
 }
 
 func (s *Session) dial() (*Client, error) {
+	var conn net.Conn
+	var err error
 	if s.opt.Dial == nil {
-		return Dial(s.ctx, s.url.Addr(), s.opt.Timeout)
+		var d net.Dialer
+		conn, err = d.DialContext(s.ctx, "tcp", s.url.Addr())
+	} else {
+		conn, err = s.opt.Dial(s.ctx, s.url.Addr())
 	}
-	conn, err := s.opt.Dial(s.ctx, s.url.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("live: %w", err)
+	}
+	s.connMu.Lock()
+	s.conn = conn
+	s.connMu.Unlock()
+	if s.ctx.Err() != nil {
+		s.cutShort()
 	}
 	c := NewClient(conn, s.opt.Timeout)
 	if err := c.connect(); err != nil {
@@ -251,6 +274,16 @@ func (s *Session) dial() (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// cutShort gives the reply in progress on the current connection
+// cancelGrace to arrive (called when the context is cancelled).
+func (s *Session) cutShort() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.conn != nil {
+		s.conn.SetDeadline(time.Now().Add(cancelGrace))
+	}
 }
 
 func attachError(id proto.SessionID, st uint32) error {
@@ -354,6 +387,9 @@ func (s *Session) round(blocking []*ctf.LiveStream) (bool, error) {
 		}
 	}
 	for _, ls := range blocking {
+		if err := s.ctx.Err(); err != nil {
+			return progress, err
+		}
 		st := s.byLS[ls]
 		if st == nil || st.hup {
 			continue
@@ -375,6 +411,9 @@ func (s *Session) round(blocking []*ctf.LiveStream) (bool, error) {
 	}
 	open := 0
 	for _, rs := range s.rsess {
+		if err := s.ctx.Err(); err != nil {
+			return progress, err
+		}
 		if rs.hup {
 			continue
 		}
@@ -457,6 +496,9 @@ func (s *Session) stuck(st *streamState, reply string) bool {
 // poll asks a stream for its next index and acts on it.
 func (s *Session) poll(st *streamState) (bool, error) {
 	for {
+		if err := s.ctx.Err(); err != nil {
+			return false, err
+		}
 		s.stats.Requests++
 		r, err := s.c.NextIndex(st.id)
 		if err != nil {
@@ -703,8 +745,11 @@ func (s *Session) detach() {
 	}
 	s.done = true
 	if s.c != nil && s.c.Err() == nil {
+		s.c.timeout = min(s.c.timeout, detachTimeout)
 		for _, rs := range s.rsess {
-			s.c.Detach(rs.id)
+			if _, err := s.c.Detach(rs.id); err != nil {
+				break
+			}
 		}
 	}
 	if s.c != nil {
