@@ -30,6 +30,11 @@
 // per tracing session (the relay's records of one hostname and name are
 // merged, as babeltrace2 prints them; URL.Line formats one).
 //
+// Printing: Print writes a session in babeltrace2's text format until it
+// ends or its context is cancelled (Ctrl-C: detach), and PrintList writes
+// the listing, as `tracetop view net://...` does. A cancelled context
+// gives the reply in progress half a second to arrive.
+//
 // End of a session: Read returns io.EOF once GET_NEW_STREAMS said HUP
 // for every relay session and every stream answered HUP to
 // GET_NEXT_INDEX. lttng-relayd says the former as soon as the tracer
