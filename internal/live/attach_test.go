@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracetop/tracetop/ctf"
+	"github.com/tracetop/tracetop/ctf/pretty"
 )
 
 // TestAttachLast: a viewer attaches from the last packet (the default, as
@@ -159,6 +160,53 @@ func TestCancelStuckRelay(t *testing.T) {
 		t.Errorf("%d events before the relay stopped answering", n)
 	}
 	px.frozen.Store(false)
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPrintRange: Print with --begin and --end bounds prints only the
+// events between them, in babeltrace2's format, and stops (detaching)
+// after the end bound while the session still runs.
+func TestPrintRange(t *testing.T) {
+	r := ourRelay(t)
+	p := newProducer(t, r, "range", 100*time.Millisecond, "busy_0", "idle_1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- p.run(ctx, 1500*time.Millisecond, 2*time.Millisecond, "busy_0", "idle_1") }()
+	lo, hi := p.origin.Add(200*time.Millisecond).UnixNano(), p.origin.Add(500*time.Millisecond).UnixNano()
+	bound := func(ns int64) pretty.Bound {
+		b, err := pretty.ParseBound(fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	po := pretty.DefaultOptions()
+	po.ClockSeconds, po.NoDelta = true, true
+	var b strings.Builder
+	var times []int64
+	st, err := Print(ctx, p.url(r, "range"), &b, PrintOptions{Pretty: po,
+		Range: pretty.Range{Begin: bound(lo), End: bound(hi)},
+		Live:  Options{Beginning: true, WaitSession: true},
+		Event: func(ev *ctf.Event) { times = append(times, ev.NS) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) == 0 || lines(b.String()) != len(times) {
+		t.Fatalf("%d events, %d lines printed", len(times), lines(b.String()))
+	}
+	for _, ns := range times {
+		if ns < lo || ns > hi {
+			t.Errorf("event at %d printed, outside [%d, %d]", ns, lo, hi)
+		}
+	}
+	first := strings.SplitN(b.String(), "\n", 2)[0]
+	if want := fmt.Sprintf("[%d.%09d] ", times[0]/1e9, times[0]%1e9); !strings.HasPrefix(first, want) {
+		t.Errorf("first line %q, want it to begin with %q", first, want)
+	}
+	t.Logf("%d events printed between the bounds; %+v", len(times), st)
 	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
