@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,5 +210,70 @@ func TestPrintRange(t *testing.T) {
 	t.Logf("%d events printed between the bounds; %+v", len(times), st)
 	if err := <-ran; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReconnectAfterEnd: the connection drops and the relay cannot be
+// reached again until the tracer has ended the session, which the relay
+// then forgets (no viewer attached): the viewer delivers what it received,
+// once and in order, says that the rest is lost, and ends without error.
+func TestReconnectAfterEnd(t *testing.T) {
+	for _, rk := range relays {
+		t.Run(rk.name, func(t *testing.T) {
+			r := rk.start(t)
+			px := newCutter(t, r.live)
+			p := newProducer(t, r, "gone", 100*time.Millisecond, "busy_0", "idle_1")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			ran := make(chan error, 1)
+			go func() { ran <- p.run(ctx, time.Second, 2*time.Millisecond, "busy_0", "idle_1") }()
+			var notes []string
+			var mu sync.Mutex
+			logf := func(f string, a ...any) {
+				mu.Lock()
+				notes = append(notes, fmt.Sprintf(f, a...))
+				mu.Unlock()
+			}
+			s, err := Open(ctx, fmt.Sprintf("net://%s/host/%s/gone", px.l.Addr(), testHost),
+				Options{Beginning: true, WaitSession: true, Logf: logf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var lines []string
+			var ev ctf.Event
+			for {
+				if err := s.Read(&ev); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				lines = append(lines, line(&ev))
+				if len(lines) == 50 {
+					px.refuse.Store(true)
+					px.cut()
+					go func() { // the relay is back once the session is over
+						<-ran
+						time.Sleep(200 * time.Millisecond)
+						px.refuse.Store(false)
+						ran <- nil
+					}()
+				}
+			}
+			if err := <-ran; err != nil {
+				t.Fatal(err)
+			}
+			all := folderLines(t, r.out)
+			if len(lines) < 50 || len(lines) >= len(all) || !slices.Equal(lines, all[:len(lines)]) {
+				t.Errorf("%d lines delivered, not the beginning of the folder's %d%s", len(lines), len(all),
+					firstDiff(strings.Join(lines, "\n"), strings.Join(all[:min(len(all), len(lines))], "\n")))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, "is lost") }) {
+				t.Errorf("no note about the lost end of the session: %q", notes)
+			}
+			t.Logf("%d of %d lines; notes %q", len(lines), len(all), notes)
+		})
 	}
 }

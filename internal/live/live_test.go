@@ -192,6 +192,7 @@ type cutter struct {
 	conns  []net.Conn
 	cuts   int
 	frozen atomic.Bool // the relay's replies are held back
+	refuse atomic.Bool // new connections are closed at once
 }
 
 // freezer holds the relay's replies back while its cutter is frozen.
@@ -219,6 +220,10 @@ func newCutter(t *testing.T, to string) *cutter {
 			a, err := l.Accept()
 			if err != nil {
 				return
+			}
+			if c.refuse.Load() {
+				a.Close()
+				continue
 			}
 			b, err := net.Dial("tcp", to)
 			if err != nil {

@@ -465,6 +465,16 @@ func (s *Session) allEnded() bool {
 // cannot complete answers RETRY for ever.
 const maxRetriesAfterHup = 250
 
+// sessionEnded says every stream of a relay session got its HUP.
+func (s *Session) sessionEnded(rs *relaySession) bool {
+	for _, x := range s.byKey {
+		if x.rs == rs && !x.hup {
+			return false
+		}
+	}
+	return true
+}
+
 // endSession ends every stream of a relay session.
 func (s *Session) endSession(rs *relaySession) {
 	rs.hup = true
@@ -704,6 +714,10 @@ func (s *Session) reattach(c *Client) error {
 		if rs.hup || !listed[rs.id] {
 			// Over, or gone while we were away: a closed session cannot
 			// be attached again, what was not read is lost.
+			if !s.sessionEnded(rs) {
+				s.logf("live: relay session %d is over and cannot be attached again after the connection to %s dropped: what it held past the packets received is lost",
+					rs.id, s.url.base())
+			}
 			s.endSession(rs)
 			continue
 		}
