@@ -48,7 +48,9 @@
 // and every stream skips the packets it already received (by the packet's
 // end time, begin time and offset, and its bound); the metadata already
 // received is skipped byte for byte. Packets already received are kept in
-// memory across the drop.
+// memory across the drop. Neither relay lets a viewer attach again to a
+// session whose tracer ended it while the connection was down: what the
+// viewer had not received of it is lost, with a note to Options.Logf.
 //
 // The wire format is described in docs/format/relayd-live.md and its
 // messages are in package internal/relay/proto.
