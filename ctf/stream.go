@@ -550,7 +550,7 @@ func (s *stream) eventErr(start uint64) error {
 	d.err = nil
 	p := &s.packets[s.pi]
 	at := p.Offset + int64(s.base) + int64(start/8)
-	if end && p.declared > 0 && s.contentAbs < s.declaredContent() {
+	if end && p.declared > 0 && s.contentAbs < s.declContent {
 		// The event needs bytes the file does not hold.
 		return &FormatError{File: s.files[p.File].path, Off: p.Offset + p.Size,
 			Msg: fmt.Sprintf("file ends inside the event at byte %#x (the packet at byte %#x has %d bytes by its packet_size, the file holds %d)",
@@ -558,7 +558,3 @@ func (s *stream) eventErr(start uint64) error {
 	}
 	return s.formatErr(bit, fmt.Sprintf("event at byte %#x: %s", at, msg))
 }
-
-// declaredContent is the content size, in bits, the current packet's
-// context declares (more than the file holds in a cut packet).
-func (s *stream) declaredContent() uint64 { return s.declContent }

@@ -112,23 +112,8 @@ func Run(ctx context.Context, o RunOptions) error {
 // which it tells its parent that it listens, or why it failed.
 const daemonEnv = "TRACETOP_RELAYD_NOTIFY_FD"
 
-// StartDetached starts the program again with args in a new session,
-// detached from the terminal, and returns its pid at once.
-func StartDetached(args []string) (int, error) {
-	cmd, err := detachedCommand("", args)
-	if err != nil {
-		return 0, err
-	}
-	defer closeStdio(cmd)
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	pid := cmd.Process.Pid
-	return pid, cmd.Process.Release()
-}
-
 // StartDaemon starts the relay command again (exe, "" for this program,
-// with args) detached from the terminal, as StartDetached, and returns
+// with args) in a new session detached from the terminal, and returns
 // once it listens on its ports, as lttng-relayd -d does; when the relay
 // fails to start (a port in use, an output folder it cannot recover), it
 // returns the relay's error. The started program calls DaemonNotify.
