@@ -59,7 +59,10 @@ type Stats struct {
 }
 
 // ParseURL parses net://HOST[:CTRL[:DATA]] (also net4://, net6://,
-// tcp://HOST:CTRL) into the control and data addresses.
+// tcp://HOST:CTRL) into the control and data addresses. A port left out
+// keeps lttng's default (control 5342, data 5343), as lttng create -U
+// does: net://HOST:6000 sends data to 5343, net://HOST::6010 control to
+// 5342.
 func ParseURL(s string) (control, data string, err error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	switch scheme {
@@ -93,11 +96,13 @@ func ParseURL(s string) (control, data string, err error) {
 			if len(parts) > 2 {
 				return "", "", fmt.Errorf("relay URL %q: too many ports", s)
 			}
-			ctl = parts[0]
-			if len(parts) == 2 {
+			// As lttng: a port left out (net://HOST:CTRL, net://HOST::DATA)
+			// keeps its default.
+			if parts[0] != "" {
+				ctl = parts[0]
+			}
+			if len(parts) == 2 && parts[1] != "" {
 				dat = parts[1]
-			} else if p, err := strconv.Atoi(ctl); err == nil {
-				dat = strconv.Itoa(p + 1)
 			}
 		}
 	}

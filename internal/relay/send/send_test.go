@@ -20,7 +20,10 @@ import (
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct{ in, ctl, data, err string }{
 		{"net://localhost", "localhost:5342", "localhost:5343", ""},
-		{"net://127.0.0.1:6000", "127.0.0.1:6000", "127.0.0.1:6001", ""},
+		// As lttng create -U prints them (lttng 2.13.9).
+		{"net://127.0.0.1:6000", "127.0.0.1:6000", "127.0.0.1:5343", ""},
+		{"net://127.0.0.1:6000:6010", "127.0.0.1:6000", "127.0.0.1:6010", ""},
+		{"net://127.0.0.1::6010", "127.0.0.1:5342", "127.0.0.1:6010", ""},
 		{"net://h:1:9", "h:1", "h:9", ""},
 		{"net6://[::1]:7:8", "[::1]:7", "[::1]:8", ""},
 		{"file:///x", "", "", `relay URL "file:///x": scheme "file", want net://`},
