@@ -195,14 +195,21 @@ func (a *agent) start(cfg GuestConfig) error {
 	}
 	a.wdone = make(chan error, 1)
 	go a.writeLoop()
+	// Each step is logged with its duration: on a slow (TCG) guest the
+	// console then says where the time went.
+	t0 := time.Now()
+	a.o.Logf("guest agent: setting up the recorder")
 	tr, err := a.o.NewTracer(cfg, (*chanSink)(a), a.sync)
 	if err != nil {
 		return fmt.Errorf("guest recorder: %w", err)
 	}
 	a.tr = tr
+	a.o.Logf("guest agent: recorder set up in %v, starting it (statedump)", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
 	if err := tr.Start(); err != nil {
 		return fmt.Errorf("guest recorder: start: %w", err)
 	}
+	a.o.Logf("guest agent: recording (started in %v)", time.Since(t0).Round(time.Millisecond))
 	// Pings answered while the recorder starts (statedump, a slow TCG
 	// guest) would give useless round trips: the host waits for this.
 	return a.w.Write(KindStarted, 0, nil)

