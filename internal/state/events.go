@@ -62,6 +62,9 @@ func (m *Machine) onSwitch(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		prev.Since = ts
 	}
 	prev.CPU = c.ID
+	if next.TID != 0 && (next.Status == StatusRunnable || next.Status == StatusBlocked) {
+		m.obs.Waited(next, next.Status, next.Since, ts)
+	}
 	if next.Status != StatusZombie && next.Status != StatusDead {
 		next.Status, next.Reason, next.Since = StatusRunning, "", ts
 	}
@@ -85,6 +88,9 @@ func (m *Machine) onWakeup(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		t.Prio = int32(p)
 	}
 	if t.Status != StatusRunning && t.Status != StatusZombie && t.Status != StatusDead {
+		if t.Status == StatusBlocked && t.TID != 0 {
+			m.obs.Waited(t, StatusBlocked, t.Since, ev.NS)
+		}
 		t.Status, t.Reason, t.Since = StatusRunnable, "", ev.NS
 	}
 	if cpu, ok := ci.int(ev, fTargetCPU); ok && cpu >= 0 && t.Status != StatusRunning {
