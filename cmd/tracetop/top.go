@@ -178,8 +178,9 @@ SYNOPSIS
 DESCRIPTION
     As LTTngTop did, top shows the figures of one interval at a time of a
     kernel trace: CPU use per thread (CPUtop), perf counters (PerfTop), I/O
-    per process and per file (IOtop), and the details of a process with
-    its open files. A recorded trace is replayed at the pace it happened,
+    per process and per file (IOtop), virtual machines (VMtop: QEMU
+    processes with their vCPU threads, host, guest, overhead and steal %),
+    and the details of a process with its open files. A recorded trace is replayed at the pace it happened,
     from its start or --begin; a live session follows its newest events.
     The keys move in time (Left, Right, g), pause (p), change the interval
     (i) and the replay speed (x).
