@@ -17,7 +17,7 @@ type fakeSource struct {
 	tasks       []fakeTask
 	perf        []string
 	vms         bool // two VMs (QEMU processes with vCPU threads)
-	frames      int // Frame calls, to check caching and recomputation
+	frames      int  // Frame calls, to check caching and recomputation
 }
 
 type fakeTask struct {

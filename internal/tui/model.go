@@ -108,10 +108,10 @@ type Model struct {
 	vmCur   int
 	vmVCPUs bool
 	help    bool
-	pref       bool
-	prefRow    int
-	ioFiles    bool
-	threads    bool
+	pref    bool
+	prefRow int
+	ioFiles bool
+	threads bool
 
 	// Time. Intervals are [end-length, end[ with end on a grid of step
 	// from origin while following; Left/Right move by one length.
