@@ -193,7 +193,8 @@ DESCRIPTION
     --batch prints each interval's figures as text, like top -b, or as one
     JSON object per interval (--json). Intervals are [t1, t2[ exactly as
     asked; when the trace ends before --end, the last one ends at the last
-    event and says so.
+    event and says so. An interval with virtual machines (QEMU processes
+    with vCPU threads) adds their figures: a VMs section, a "VMs" member.
 
     --textdump prints the system calls of the selection (-p, -n, -f) as
     strace does: time, thread, call with its decoded arguments, return

@@ -135,6 +135,11 @@ func (s *fakeSource) Frame(t1, t2 int64) (*Frame, error) {
 				{Index: 1, TID: 4004, OnCPU: part(20), Blocked: part(80), HostCPU: 0}}},
 			{PID: 5000, Name: "qemu-kvm", CPU: part(7), Guest: part(5), VCPUs: []VCPU{
 				{Index: 0, TID: 5002, OnCPU: part(5), Preempted: part(1), Blocked: part(94), HostCPU: 3}}},
+			{PID: 6000, Name: "qemu-big", CPU: part(1)},
+		}
+		big := &f.VMs[2]
+		for i := range 16 {
+			big.VCPUs = append(big.VCPUs, VCPU{Index: i, TID: TID(6010 + i), Blocked: d, HostCPU: i % 4})
 		}
 	}
 	_ = secs

@@ -107,6 +107,7 @@ type Model struct {
 	vmSel   PID
 	vmCur   int
 	vmVCPUs bool
+	vmOff   int // first vCPU row shown (many vCPUs scroll)
 	help    bool
 	pref    bool
 	prefRow int
@@ -1002,23 +1003,45 @@ func (m *Model) vmKey(act action) bool {
 	switch act {
 	case actDetails:
 		if m.vmVCPUs || n > 0 {
-			m.vmVCPUs = !m.vmVCPUs
+			m.vmVCPUs, m.vmOff = !m.vmVCPUs, 0
 		}
 	case actUp, actDown, actPageUp, actPageDown, actHome, actEnd:
-		if m.vmVCPUs || n == 0 {
+		if m.vmVCPUs {
+			page := max(m.tableRows()-3, 1)
+			switch act {
+			case actUp:
+				m.vmOff--
+			case actDown:
+				m.vmOff++
+			case actPageUp:
+				m.vmOff -= page
+			case actPageDown:
+				m.vmOff += page
+			case actHome:
+				m.vmOff = 0
+			case actEnd:
+				m.vmOff = math.MaxInt32
+			}
+			last := 0
+			if v := m.selVM(); v != nil {
+				// the rows below the summary, blank and header lines
+				last = max(len(v.VCPUs)-max(m.tableRows()-2, 1), 0)
+			}
+			m.vmOff = min(max(m.vmOff, 0), last)
 			return true
 		}
-		switch act {
-		case actUp, actPageUp, actHome:
+		if n == 0 {
+			return true
+		}
+		switch i := m.vmIndex(); act {
+		case actUp:
+			m.vmCur = max(i-1, 0)
+		case actDown:
+			m.vmCur = min(i+1, n-1)
+		case actPageUp, actHome:
 			m.vmCur = 0
-			if act == actUp {
-				m.vmCur = max(m.vmIndex()-1, 0)
-			}
 		default:
 			m.vmCur = n - 1
-			if act == actDown {
-				m.vmCur = min(m.vmIndex()+1, n-1)
-			}
 		}
 		m.vmSel = m.frame.VMs[m.vmCur].PID
 	case actPref, actHighlight, actSortPrev, actSortNext, actInvert, actThreads, actIOFiles,

@@ -568,7 +568,9 @@ func (m *Model) renderVMs(b *strings.Builder, body int) {
 				pct(v.CPU), pct(v.Guest), pct(v.CPU-v.Guest), f.Steal(v))},
 			line{},
 			line{s: fmt.Sprintf("  %5s %8s %8s %10s %9s %8s", "VCPU", "TID", "ONCPU%", "PREEMPTED%", "BLOCKED%", "HOSTCPU"), st: &stBold})
-		for _, c := range v.VCPUs {
+		// More vCPUs than rows: they scroll (Up/Down/PgUp/PgDn).
+		rows := max(body-len(lines), 1)
+		for _, c := range v.VCPUs[min(m.vmOff, max(len(v.VCPUs)-rows, 0)):] {
 			lines = append(lines, line{s: fmt.Sprintf("  %5d %8d %8.2f %10.2f %9.2f %8d", c.Index, c.TID,
 				pct(c.OnCPU), pct(c.Preempted), pct(c.Blocked), c.HostCPU)})
 		}

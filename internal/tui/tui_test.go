@@ -80,8 +80,18 @@ func TestVMView(t *testing.T) {
 			t.Errorf("vCPUs lack %q:\n%s", want, s)
 		}
 	}
+	// Many vCPUs scroll.
+	d.keys("enter", "down", "down", "enter", "end")
+	s = d.checkScreen("vmtop-vcpus-scrolled")
+	if !strings.Contains(s, "vCPUs of qemu-big") || !strings.Contains(s, " 15     6025 ") || strings.Contains(s, " 0     6010 ") {
+		t.Errorf("the last vCPUs after End:\n%s", s)
+	}
+	d.keys("home")
+	if s := d.screen(); !strings.Contains(s, " 0     6010 ") {
+		t.Errorf("the first vCPU after Home:\n%s", s)
+	}
 	// The selection follows the VM into the next intervals.
-	d.keys("enter", "down")
+	d.keys("enter", "up")
 	d.msg(keyMsg("p"))
 	d.keys("right")
 	if s := d.screen(); !strings.Contains(s, ">    7.00    5.00") {
