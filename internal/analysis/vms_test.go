@@ -20,7 +20,8 @@ import (
 //	vCPU 0: on CPU 1000-1300, preempted 1300-1400, on 1400-1600, blocked
 //	        1600-1800, woken (preempted) 1800-1850, on 1850-2000
 //	vCPU 1: on CPU 1000-1500, blocked after
-//	main:   on CPU 1500-1700; hog on CPU 1300-1400, runnable after
+//	main:   on CPU 1500-1700; hog on CPU 1300-1400, runnable after (a
+//	        wakeup at 1750 changes nothing)
 func vmTrace(t *testing.T) (dir string, base uint64) {
 	dir = filepath.Join(t.TempDir(), "kernel")
 	uuid := [16]byte{7}
@@ -77,6 +78,12 @@ func vmTrace(t *testing.T) (dir string, base uint64) {
 	swi(0, 1600, 101, 1, 0)   // vCPU 0 blocks
 	swi(1, 1700, 100, 1, 0)
 	p.Reset()
+	p.TextString(comm[999], 16)
+	p.I32(999)
+	p.I32(20)
+	p.I32(0)
+	st[1].Append(at(1750), wk.ID, nil, p.B) // the hog, runnable, woken again: still waiting since 1400
+	p.Reset()
 	p.TextString(comm[101], 16)
 	p.I32(101)
 	p.I32(20)
@@ -124,6 +131,7 @@ func TestVMFigures(t *testing.T) {
 	if d := cmp.Diff(want, f.VMs); d != "" {
 		t.Fatalf("VMs (-want +got):\n%s", d)
 	}
+	sameJSON(t, f) // the VMs member too
 	v := &f.VMs[0]
 	if got := f.Steal(v); got != 7.5 {
 		t.Errorf("steal %v%%, want 7.5%% (150 ms preempted / (1 s · 2 vCPUs))", got)

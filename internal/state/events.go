@@ -91,7 +91,12 @@ func (m *Machine) onWakeup(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		if t.Status == StatusBlocked && t.TID != 0 {
 			m.obs.Waited(t, StatusBlocked, t.Since, ev.NS)
 		}
-		t.Status, t.Reason, t.Since = StatusRunnable, "", ev.NS
+		if t.Status != StatusRunnable {
+			// A runnable thread woken again (woken while still queued)
+			// has been waiting since it became runnable.
+			t.Since = ev.NS
+		}
+		t.Status, t.Reason = StatusRunnable, ""
 	}
 	if cpu, ok := ci.int(ev, fTargetCPU); ok && cpu >= 0 && t.Status != StatusRunning {
 		t.CPU = CPU(cpu)
