@@ -178,8 +178,9 @@ SYNOPSIS
 DESCRIPTION
     As LTTngTop did, top shows the figures of one interval at a time of a
     kernel trace: CPU use per thread (CPUtop), perf counters (PerfTop), I/O
-    per process and per file (IOtop), and the details of a process with
-    its open files. A recorded trace is replayed at the pace it happened,
+    per process and per file (IOtop), virtual machines (VMtop: QEMU
+    processes with their vCPU threads, host, guest, overhead and steal %),
+    and the details of a process with its open files. A recorded trace is replayed at the pace it happened,
     from its start or --begin; a live session follows its newest events.
     The keys move in time (Left, Right, g), pause (p), change the interval
     (i) and the replay speed (x).
@@ -192,7 +193,8 @@ DESCRIPTION
     --batch prints each interval's figures as text, like top -b, or as one
     JSON object per interval (--json). Intervals are [t1, t2[ exactly as
     asked; when the trace ends before --end, the last one ends at the last
-    event and says so.
+    event and says so. An interval with virtual machines (QEMU processes
+    with vCPU threads) adds their figures: a VMs section, a "VMs" member.
 
     --textdump prints the system calls of the selection (-p, -n, -f) as
     strace does: time, thread, call with its decoded arguments, return

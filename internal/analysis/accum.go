@@ -12,6 +12,7 @@ import (
 // threadAcc is what one thread did in the window so far.
 type threadAcc struct {
 	cpu            int64
+	runnable, blk  int64 // ns waiting for a CPU, sleeping (Waited)
 	switches       uint64
 	migrations     uint64
 	born, died     bool
@@ -131,6 +132,19 @@ func (a *acc) Switched(prev, next *state.Thread, c state.CPU, at int64) {
 	}
 	if next.TID != 0 {
 		a.thread(next.TID).switches++
+	}
+}
+
+func (a *acc) Waited(t *state.Thread, s state.Status, from, to int64) {
+	d := a.clip(from, to)
+	if d == 0 || t.TID == 0 {
+		return
+	}
+	ta := a.thread(t.TID)
+	if s == state.StatusRunnable {
+		ta.runnable += d
+	} else {
+		ta.blk += d
 	}
 }
 
@@ -437,7 +451,16 @@ func (a *acc) figures(m *state.Machine) *Figures {
 			pf.Comm = t.Comm
 		}
 		pf.Threads++
+		// The current wait, since t.Since, counts too.
+		switch t.Status {
+		case state.StatusRunnable:
+			tf.Runnable = a.clip(t.Since, a.end)
+		case state.StatusBlocked:
+			tf.Blocked = a.clip(t.Since, a.end)
+		}
 		if ta != nil {
+			tf.Runnable += ta.runnable
+			tf.Blocked += ta.blk
 			tf.CPUTime, tf.Switches, tf.Migrations = ta.cpu, ta.switches, ta.migrations
 			tf.Born, tf.Died, tf.Read, tf.Written = ta.born, ta.died, ta.read, ta.wrote
 			tf.Perf = ta.perf
@@ -508,6 +531,7 @@ func (a *acc) figures(m *state.Machine) *Figures {
 		f.Disks = append(f.Disks, *d)
 	}
 	sort.Slice(f.Disks, func(i, j int) bool { return f.Disks[i].Dev < f.Disks[j].Dev })
+	f.VMs = vmsOf(f.Threads, f.Processes)
 	return f
 }
 

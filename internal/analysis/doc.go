@@ -63,6 +63,22 @@
 // given of one core (CoreShare, lttng-cputop's percentage) and of the
 // machine (MachineShare).
 //
+// Figures.VMs lists the virtual machines of the window from host events
+// alone: each process with threads named as QEMU vCPUs ("CPU 0/TCG",
+// "CPU 1/KVM"), with the CPU time of all its threads and of its vCPU
+// threads, and per vCPU the time on CPU, preempted (runnable, not
+// running: the guest's steal) and blocked. The thread states are
+// state.Machine's (sched_switch, sched_wakeup, statedump), reported by
+// state.Observer.Waited; every thread's runnable and blocked times are in
+// ThreadFigures (not in the JSON output). Without kvm_entry/kvm_exit (TCG)
+// a vCPU's time on CPU is all guest time.
+//
+//	for i := range f.VMs {
+//		v := &f.VMs[i]
+//		fmt.Printf("%s %d: host %.1f%% guest %.1f%% steal %.1f%%\n", v.Comm, v.PID,
+//			f.CoreShare(v.CPUTime), f.CoreShare(v.GuestTime), f.Steal(v))
+//	}
+//
 // Figures.WriteJSON writes the figures as encoding/json would marshal
 // them (same bytes), without reflection and in 64 KiB pieces: a whole
 // trace's figures (thousands of threads and files) are megabytes.

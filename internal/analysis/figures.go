@@ -46,6 +46,9 @@ type Figures struct {
 	// Reaped lists the threads reaped in the window (sched_process_free)
 	// that are not in Threads: they did nothing else in it.
 	Reaped []state.TID `json:",omitempty"`
+	// VMs are the virtual machines seen in the window (VMM processes with
+	// vCPU threads), by decreasing CPU time; none on most hosts.
+	VMs []VMFigures `json:",omitempty"`
 }
 
 // Duration is End - Begin in ns.
@@ -105,6 +108,10 @@ type ThreadFigures struct {
 	// Perf holds the counter deltas in the window, indexed like
 	// Figures.PerfNames.
 	Perf []uint64
+	// Runnable and Blocked are the ns it spent waiting for a CPU
+	// (preempted, or woken and not yet running) and sleeping. Not in the
+	// JSON output: VMFigures shows them for vCPU threads.
+	Runnable, Blocked int64 `json:"-"`
 }
 
 // ProcessFigures is one process over the window.

@@ -200,6 +200,14 @@ func (f *Figures) appendJSON(b []byte, flush func([]byte) []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(f.VMs) > 0 {
+		// A few VMs at most: encoding/json writes them.
+		vms, err := json.Marshal(f.VMs)
+		if err == nil {
+			b = append(b, `,"VMs":`...)
+			b = append(b, vms...)
+		}
+	}
 	return append(b, '}')
 }
 

@@ -35,6 +35,7 @@ func Merge(parts []*Figures) *Figures {
 	procs := make(map[state.PID]*procMerge, len(last.Processes))
 	conts := make(map[uint64]*ContainerFigures)
 	disks := make(map[uint32]int)
+	var waits map[state.TID][2]int64 // of threads idle in a part
 	for pi, p := range parts {
 		isLast := pi == len(parts)-1
 		f.NumCPU = max(f.NumCPU, p.NumCPU)
@@ -60,7 +61,16 @@ func Merge(parts []*Figures) *Figures {
 		for i := range p.Threads {
 			t := &p.Threads[i]
 			if !isLast && !t.active() {
-				continue // alive and idle in this part: listed by a later part if still alive
+				// alive and idle in this part: listed by a later part if
+				// still alive, with its waits in this part
+				if t.Runnable != 0 || t.Blocked != 0 {
+					if waits == nil {
+						waits = make(map[state.TID][2]int64)
+					}
+					w := waits[t.TID]
+					waits[t.TID] = [2]int64{w[0] + t.Runnable, w[1] + t.Blocked}
+				}
+				continue
 			}
 			seenIn[t.TID] = pi
 			j, ok := threads[t.TID]
@@ -75,6 +85,8 @@ func Merge(parts []*Figures) *Figures {
 			x.PID, x.PPID, x.VTID, x.VPID, x.Comm, x.Container = t.PID, t.PPID, t.VTID, t.VPID, t.Comm, t.Container
 			x.Status, x.Reason, x.CPU, x.Prio = t.Status, t.Reason, t.CPU, t.Prio
 			x.CPUTime += t.CPUTime
+			x.Runnable += t.Runnable
+			x.Blocked += t.Blocked
 			x.Switches += t.Switches
 			x.Migrations += t.Migrations
 			x.Born = x.Born || t.Born
@@ -131,6 +143,12 @@ func Merge(parts []*Figures) *Figures {
 		}
 	}
 	sort.Slice(f.Reaped, func(i, j int) bool { return f.Reaped[i] < f.Reaped[j] })
+	for tid, w := range waits {
+		if j, ok := threads[tid]; ok {
+			f.Threads[j].Runnable += w[0]
+			f.Threads[j].Blocked += w[1]
+		}
+	}
 	for _, c := range f.CPUs {
 		if c.Online {
 			f.OnlineCPUs++
@@ -160,6 +178,7 @@ func Merge(parts []*Figures) *Figures {
 	addProcesses(conts, f.Processes)
 	f.Containers = containerList(conts)
 	sort.Slice(f.Disks, func(i, j int) bool { return f.Disks[i].Dev < f.Disks[j].Dev })
+	f.VMs = vmsOf(f.Threads, f.Processes)
 	return f
 }
 

@@ -196,6 +196,16 @@ func filter(f *analysis.Figures, opt *Options) {
 		}
 	}
 	f.Processes = procs
+	vms := f.VMs[:0]
+	for _, v := range f.VMs {
+		if keep[v.PID] {
+			vms = append(vms, v)
+		}
+	}
+	if len(vms) == 0 {
+		vms = nil // as a window without VMs (omitted from JSON)
+	}
+	f.VMs = vms
 }
 
 // FormatTime prints ns from the clock origin as a UTC wall-clock time.
@@ -317,5 +327,25 @@ func printText(w io.Writer, f *analysis.Figures, opt *Options) error {
 		fmt.Fprintf(w, "%10s %10s %10s %7d %-16s %s\n", Bytes(uint64(rs))+"", Bytes(uint64(ws)),
 			Bytes(p.Read+p.Written), p.PID, p.Comm, strings.Join(files, ", "))
 	}
+	printVMs(w, f)
 	return nil
+}
+
+// printVMs prints the VMs of the window, when there are any: one row per
+// VMM process, then one per vCPU thread.
+func printVMs(w io.Writer, f *analysis.Figures) {
+	if len(f.VMs) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%7s %7s %7s %7s %5s %7s %s\n", "HOST%", "GUEST%", "OVH%", "STEAL%", "VCPUS", "PID", "VM")
+	for i := range f.VMs {
+		v := &f.VMs[i]
+		fmt.Fprintf(w, "%7.2f %7.2f %7.2f %7.2f %5d %7d %s\n", f.CoreShare(v.CPUTime), f.CoreShare(v.GuestTime),
+			f.CoreShare(v.Overhead()), f.Steal(v), len(v.VCPUs), v.PID, v.Comm)
+		for _, c := range v.VCPUs {
+			fmt.Fprintf(w, "%15s vCPU %-3d tid %-7d on CPU %6.2f%%  preempted %6.2f%%  blocked %6.2f%%  host cpu%d\n", "",
+				c.Index, c.TID, f.CoreShare(c.OnCPU), f.CoreShare(c.Preempted), f.CoreShare(c.Blocked), c.CPU)
+		}
+	}
 }

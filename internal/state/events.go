@@ -44,7 +44,14 @@ func (m *Machine) onSwitch(ev *ctf.Event, ci *classInfo, c *CPUState) {
 	}
 	m.account(c, prev, ts)
 	m.obs.Ran(prev, c.ID, c.Since, ts)
-	if prev.TID != 0 && (prev.Status == StatusRunning || prev.Status == StatusUnknown) {
+	// A thread switched out here after it was switched in on another CPU
+	// (the other CPU's clock a few µs behind this one's: the events are
+	// in time order, not in the order they happened) runs there now.
+	elsewhere := prev.Status == StatusRunning && prev.Switches > 0 && prev.CPU != c.ID
+	// Else prev ran until now whatever the model thought (a statedump's
+	// runnable or blocked thread that was running on another CPU): its
+	// state starts now.
+	if prev.TID != 0 && !elsewhere && prev.Status != StatusZombie && prev.Status != StatusDead {
 		switch {
 		case pstate&taskRunningMask == 0:
 			prev.Status, prev.Reason = StatusRunnable, ""
@@ -61,7 +68,12 @@ func (m *Machine) onSwitch(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		}
 		prev.Since = ts
 	}
-	prev.CPU = c.ID
+	if !elsewhere {
+		prev.CPU = c.ID
+	}
+	if next.TID != 0 && (next.Status == StatusRunnable || next.Status == StatusBlocked) {
+		m.obs.Waited(next, next.Status, next.Since, ts)
+	}
 	if next.Status != StatusZombie && next.Status != StatusDead {
 		next.Status, next.Reason, next.Since = StatusRunning, "", ts
 	}
@@ -85,7 +97,15 @@ func (m *Machine) onWakeup(ev *ctf.Event, ci *classInfo, c *CPUState) {
 		t.Prio = int32(p)
 	}
 	if t.Status != StatusRunning && t.Status != StatusZombie && t.Status != StatusDead {
-		t.Status, t.Reason, t.Since = StatusRunnable, "", ev.NS
+		if t.Status == StatusBlocked && t.TID != 0 {
+			m.obs.Waited(t, StatusBlocked, t.Since, ev.NS)
+		}
+		if t.Status != StatusRunnable {
+			// A runnable thread woken again (woken while still queued)
+			// has been waiting since it became runnable.
+			t.Since = ev.NS
+		}
+		t.Status, t.Reason = StatusRunnable, ""
 	}
 	if cpu, ok := ci.int(ev, fTargetCPU); ok && cpu >= 0 && t.Status != StatusRunning {
 		t.CPU = CPU(cpu)

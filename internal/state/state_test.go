@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/tracetop/tracetop/ctf"
@@ -395,5 +396,79 @@ func TestUnshareNamespace(t *testing.T) {
 	}
 	if n := m.Namespace(ns); n == nil || n.Parent != host || n.Level != 1 || n.Init != 301 {
 		t.Errorf("namespace %+v", n)
+	}
+}
+
+type waitObs struct {
+	state.NopObserver
+	waits []string
+}
+
+func (o *waitObs) Waited(t *state.Thread, s state.Status, from, to int64) {
+	o.waits = append(o.waits, fmt.Sprintf("%d %v [%d, %d[", t.TID, s, from, to))
+}
+
+// TestWaited: a thread's spans runnable (preempted, or woken and waiting)
+// and blocked are reported as it leaves them; a wakeup of a runnable
+// thread changes nothing. Events are 10 ns apart from 1010.
+func TestWaited(t *testing.T) {
+	g := newGen(t)
+	m := state.New()
+	o := &waitObs{}
+	m.SetObserver(o)
+	g.apply(m, 0, "sched_switch", sw(0, 100, 0)...)                             // 1010: 100 runs
+	g.apply(m, 0, "sched_switch", sw(100, 200, 0)...)                           // 1020: 100 preempted
+	g.apply(m, 0, "sched_wakeup", f{"comm", "x"}, f{"tid", 100}, f{"prio", 20}) // 1030: no change
+	g.apply(m, 0, "sched_switch", sw(200, 100, 1)...)                           // 1040: 200 blocks, 100 runs
+	g.apply(m, 0, "sched_switch", sw(100, 0, 2)...)                             // 1050: 100 blocks (D)
+	g.apply(m, 0, "sched_wakeup", f{"comm", "x"}, f{"tid", 100}, f{"prio", 20}) // 1060: 100 woken
+	g.apply(m, 0, "sched_switch", sw(0, 100, 0)...)                             // 1070: 100 runs
+	want := []string{"100 runnable [1020, 1040[", "100 blocked [1050, 1060[", "100 runnable [1060, 1070["}
+	if fmt.Sprint(o.waits) != fmt.Sprint(want) {
+		t.Errorf("waits %q, want %q", o.waits, want)
+	}
+	if th := m.Thread(200); th.Status != state.StatusBlocked || th.Since != 1040 {
+		t.Errorf("thread 200: %v since %d, want blocked since 1040", th.Status, th.Since)
+	}
+}
+
+// TestWaitedAfterStatedump: a thread the statedump says runnable but that
+// was running on a CPU is switched out: it waits from then on, not since
+// the statedump (its run is already credited by Ran).
+func TestWaitedAfterStatedump(t *testing.T) {
+	g := newGen(t)
+	m := state.New()
+	o := &waitObs{}
+	m.SetObserver(o)
+	g.apply(m, 1, "lttng_statedump_process_state", f{"tid", 100}, f{"pid", 100}, f{"name", "CPU 0/TCG"}, f{"status", 2}) // 1010
+	g.apply(m, 0, "sched_switch", sw(100, 0, 1)...)                                                                      // 1020: it was running
+	g.apply(m, 0, "sched_wakeup", f{"comm", "x"}, f{"tid", 100}, f{"prio", 20})                                          // 1030
+	g.apply(m, 0, "sched_switch", sw(0, 100, 0)...)                                                                      // 1040
+	want := []string{"100 blocked [1020, 1030[", "100 runnable [1030, 1040["}
+	if fmt.Sprint(o.waits) != fmt.Sprint(want) {
+		t.Errorf("waits %q, want %q", o.waits, want)
+	}
+}
+
+// TestSwitchOutElsewhere: a thread switched in on CPU 1, then switched
+// out on CPU 0 (CPU 0's clock ahead: its earlier switch-out sorts after
+// the switch-in) runs on CPU 1 still; its waits start at its switch-out
+// there.
+func TestSwitchOutElsewhere(t *testing.T) {
+	g := newGen(t)
+	m := state.New()
+	o := &waitObs{}
+	m.SetObserver(o)
+	g.apply(m, 1, "sched_switch", sw(0, 100, 0)...) // 1010
+	g.apply(m, 0, "sched_switch", sw(100, 0, 0)...) // 1020: late news from CPU 0
+	if th := m.Thread(100); th.Status != state.StatusRunning || th.CPU != 1 {
+		t.Errorf("after the switch-out on CPU 0: %v on cpu %d, want running on cpu 1", th.Status, th.CPU)
+	}
+	g.apply(m, 1, "sched_switch", sw(100, 0, 1)...)                             // 1030
+	g.apply(m, 0, "sched_wakeup", f{"comm", "x"}, f{"tid", 100}, f{"prio", 20}) // 1040
+	g.apply(m, 0, "sched_switch", sw(0, 100, 0)...)                             // 1050
+	want := []string{"100 blocked [1030, 1040[", "100 runnable [1040, 1050["}
+	if fmt.Sprint(o.waits) != fmt.Sprint(want) {
+		t.Errorf("waits %q, want %q", o.waits, want)
 	}
 }

@@ -188,6 +188,11 @@ type Observer interface {
 	Ran(t *Thread, cpu CPU, from, to int64)
 	// Switched: next was switched in on cpu at time at.
 	Switched(prev, next *Thread, cpu CPU, at int64)
+	// Waited: t was in status s (StatusRunnable: preempted or woken,
+	// waiting for a CPU; StatusBlocked: sleeping) during [from, to[.
+	// Called when it leaves that status (switched in, woken up); the
+	// current wait of a thread is t.Status since t.Since.
+	Waited(t *Thread, s Status, from, to int64)
 	// Migrated: t moved to CPU to.
 	Migrated(t *Thread, from, to CPU, at int64)
 	// SyscallDone: t returned ret from s at time at.
@@ -216,6 +221,7 @@ type NopObserver struct{}
 
 func (NopObserver) Ran(*Thread, CPU, int64, int64)                 {}
 func (NopObserver) Switched(*Thread, *Thread, CPU, int64)          {}
+func (NopObserver) Waited(*Thread, Status, int64, int64)           {}
 func (NopObserver) Migrated(*Thread, CPU, CPU, int64)              {}
 func (NopObserver) SyscallDone(*Thread, *Syscall, int64, int64)    {}
 func (NopObserver) IO(*Thread, int32, *File, IODir, uint64, int64) {}

@@ -404,6 +404,15 @@ func convertFigures(f *analysis.Figures) *Frame {
 				Socket: fl.Kind == state.FileSocket, Read: fl.Read, Write: fl.Written})
 		}
 	}
+	for i := range f.VMs {
+		v := &f.VMs[i]
+		vm := VM{PID: PID(v.PID), Name: v.Comm, CPU: v.CPUTime, Guest: v.GuestTime, VCPUs: make([]VCPU, len(v.VCPUs))}
+		for j, c := range v.VCPUs {
+			vm.VCPUs[j] = VCPU{Index: c.Index, TID: TID(c.TID), OnCPU: c.OnCPU, Preempted: c.Preempted,
+				Blocked: c.Blocked, HostCPU: int(c.CPU)}
+		}
+		fr.VMs = append(fr.VMs, vm)
+	}
 	if len(f.Containers) > 0 {
 		fr.ContainerParent = make(map[string]string, len(f.Containers))
 		for _, c := range f.Containers {

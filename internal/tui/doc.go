@@ -5,9 +5,15 @@
 // The screen has a header (the interval, CPUs, threads and fds with their
 // births and deaths, bandwidth, the mode word LIVE / PAUSED at T /
 // REPLAY ×N / CATCHING UP, lost events and relay lag), a center view
-// (CPUtop, PerfTop, IOtop, process details, help, preferences), a status
+// (CPUtop, PerfTop, IOtop, VMtop, process details, help, preferences), a status
 // pane with LTTngTop's messages and a footer with the keys. The key table
 // (keys.go) drives both Update and the help screen.
+//
+// VMtop (F5) lists Frame.VMs, the VMM processes of the interval (threads
+// named "CPU n/TCG" or "CPU n/KVM"), by host CPU: host, guest and
+// overhead % of one CPU and steal (Frame.Steal); Enter shows the vCPUs of
+// the selected one (on CPU, preempted, blocked %, last host CPU). The
+// selection follows the VM's pid from interval to interval.
 //
 // The figures come from a Source; the model never computes them in its
 // rendering path: it asks for an interval with a command and shows the

@@ -81,7 +81,7 @@ func (d *driver) typ(s string) {
 }
 
 var keyTypes = map[string]tea.KeyType{
-	"f1": tea.KeyF1, "f2": tea.KeyF2, "f3": tea.KeyF3, "f4": tea.KeyF4, "f6": tea.KeyF6, "f10": tea.KeyF10,
+	"f1": tea.KeyF1, "f2": tea.KeyF2, "f3": tea.KeyF3, "f4": tea.KeyF4, "f5": tea.KeyF5, "f6": tea.KeyF6, "f10": tea.KeyF10,
 	"enter": tea.KeyEnter, " ": tea.KeySpace, "left": tea.KeyLeft, "right": tea.KeyRight,
 	"up": tea.KeyUp, "down": tea.KeyDown, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
 	"home": tea.KeyHome, "end": tea.KeyEnd, "esc": tea.KeyEsc, "tab": tea.KeyTab,

@@ -16,7 +16,8 @@ type fakeSource struct {
 	lost        uint64
 	tasks       []fakeTask
 	perf        []string
-	frames      int // Frame calls, to check caching and recomputation
+	vms         bool // two VMs (QEMU processes with vCPU threads)
+	frames      int  // Frame calls, to check caching and recomputation
 }
 
 type fakeTask struct {
@@ -123,6 +124,24 @@ func (s *fakeSource) Frame(t1, t2 int64) (*Frame, error) {
 	f.FDs = 3 * len(f.Tasks)
 	f.OpenedFDs, f.ClosedFDs = int(secs*2), int(secs)
 	f.ContainerParent = map[string]string{"c1": ""}
+	if s.vms {
+		// Shares of the interval: vCPU 0 of the first VM on CPU 60 %,
+		// preempted 10 %, blocked 30 %; its VMM threads 15 %.
+		d := t2 - t1
+		part := func(pc int64) int64 { return d * pc / 100 }
+		f.VMs = []VM{
+			{PID: 4000, Name: "qemu-system-x86", CPU: part(95), Guest: part(80), VCPUs: []VCPU{
+				{Index: 0, TID: 4003, OnCPU: part(60), Preempted: part(10), Blocked: part(30), HostCPU: 1},
+				{Index: 1, TID: 4004, OnCPU: part(20), Blocked: part(80), HostCPU: 0}}},
+			{PID: 5000, Name: "qemu-kvm", CPU: part(7), Guest: part(5), VCPUs: []VCPU{
+				{Index: 0, TID: 5002, OnCPU: part(5), Preempted: part(1), Blocked: part(94), HostCPU: 3}}},
+			{PID: 6000, Name: "qemu-big", CPU: part(1)},
+		}
+		big := &f.VMs[2]
+		for i := range 16 {
+			big.VCPUs = append(big.VCPUs, VCPU{Index: i, TID: TID(6010 + i), Blocked: d, HostCPU: i % 4})
+		}
+	}
 	_ = secs
 	return f, nil
 }

@@ -43,6 +43,7 @@ const (
 	actInvert
 	actThreads
 	actIOFiles
+	actVM
 )
 
 // binding ties keys (as tea.KeyMsg.String() spells them) to an action;
@@ -60,6 +61,7 @@ var bindings = []binding{
 	{[]string{"f2", "C"}, actCPU, "CPUtop: threads by CPU use"},
 	{[]string{"f3", "P"}, actPerf, "PerfTop: one column per perf counter of the trace"},
 	{[]string{"f4", "O"}, actIO, "IOtop: read/write rates, by process (Tab: by file)"},
+	{[]string{"f5", "V"}, actVM, "VMtop: virtual machines, host/guest/steal % (Enter: vCPUs)"},
 	{[]string{"enter", "d"}, actDetails, "details of the selected process (again: back)"},
 	{[]string{" "}, actHighlight, "highlight the selected process in every view"},
 	{[]string{"r", "f6"}, actPref, "preferences: columns shown, sort column"},

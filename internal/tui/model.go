@@ -54,6 +54,7 @@ const (
 	viewPerf
 	viewIO
 	viewDetails
+	viewVM
 )
 
 // TickMsg drives the clock of the top: each one makes it look whether a
@@ -101,11 +102,17 @@ type Model struct {
 	h   int
 
 	view, back viewID
-	help       bool
-	pref       bool
-	prefRow    int
-	ioFiles    bool
-	threads    bool
+	// The VM view's selection (a VMM pid, kept across intervals) and
+	// whether its vCPUs are shown.
+	vmSel   PID
+	vmCur   int
+	vmVCPUs bool
+	vmOff   int // first vCPU row shown (many vCPUs scroll)
+	help    bool
+	pref    bool
+	prefRow int
+	ioFiles bool
+	threads bool
 
 	// Time. Intervals are [end-length, end[ with end on a grid of step
 	// from origin while following; Left/Right move by one length.
@@ -507,11 +514,16 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if m.view == viewVM && m.vmKey(act) {
+		return nil
+	}
 	switch act {
 	case actHelp:
 		m.help = true
 	case actQuit:
 		return m.doQuit()
+	case actVM:
+		m.setView(viewVM)
 	case actCPU:
 		m.setView(viewCPU)
 	case actPerf:
@@ -979,4 +991,78 @@ func (m *Model) Mode() string {
 func clock(ns int64, loc *time.Location) string {
 	t := time.Unix(0, ns).In(loc)
 	return fmt.Sprintf("%02d:%02d:%02d.%09d", t.Hour(), t.Minute(), t.Second(), t.Nanosecond())
+}
+
+// vmKey handles the keys of the VM view that differ from the tables'
+// (selection, Enter); it says whether it handled act.
+func (m *Model) vmKey(act action) bool {
+	n := 0
+	if m.frame != nil {
+		n = len(m.frame.VMs)
+	}
+	switch act {
+	case actDetails:
+		if m.vmVCPUs || n > 0 {
+			m.vmVCPUs, m.vmOff = !m.vmVCPUs, 0
+		}
+	case actUp, actDown, actPageUp, actPageDown, actHome, actEnd:
+		if m.vmVCPUs {
+			page := max(m.tableRows()-3, 1)
+			switch act {
+			case actUp:
+				m.vmOff--
+			case actDown:
+				m.vmOff++
+			case actPageUp:
+				m.vmOff -= page
+			case actPageDown:
+				m.vmOff += page
+			case actHome:
+				m.vmOff = 0
+			case actEnd:
+				m.vmOff = math.MaxInt32
+			}
+			last := 0
+			if v := m.selVM(); v != nil {
+				// the rows below the summary, blank and header lines
+				last = max(len(v.VCPUs)-max(m.tableRows()-2, 1), 0)
+			}
+			m.vmOff = min(max(m.vmOff, 0), last)
+			return true
+		}
+		if n == 0 {
+			return true
+		}
+		switch i := m.vmIndex(); act {
+		case actUp:
+			m.vmCur = max(i-1, 0)
+		case actDown:
+			m.vmCur = min(i+1, n-1)
+		case actPageUp, actHome:
+			m.vmCur = 0
+		default:
+			m.vmCur = n - 1
+		}
+		m.vmSel = m.frame.VMs[m.vmCur].PID
+	case actPref, actHighlight, actSortPrev, actSortNext, actInvert, actThreads, actIOFiles,
+		actHighlightedOnly, actChildren, actContainer, actSearch, actSearchNext, actNameFilter, actVPID:
+		// The process tables' keys: nothing to do on VMs.
+	default:
+		return false
+	}
+	return true
+}
+
+// vmIndex is the row of the selected VM in the frame (the VM kept by
+// pid across intervals, else the same row, else the first).
+func (m *Model) vmIndex() int {
+	if m.frame == nil || len(m.frame.VMs) == 0 {
+		return 0
+	}
+	for i := range m.frame.VMs {
+		if m.frame.VMs[i].PID == m.vmSel {
+			return i
+		}
+	}
+	return min(m.vmCur, len(m.frame.VMs)-1)
 }

@@ -173,6 +173,11 @@ func (m *Model) centerTitle() string {
 		return "IO Top"
 	case viewDetails:
 		return "Process details"
+	case viewVM:
+		if v := m.selVM(); v != nil && m.vmVCPUs {
+			return fmt.Sprintf("VM Top: vCPUs of %s (pid %d)", v.Name, v.PID)
+		}
+		return "VM Top"
 	}
 	return "CPU Top"
 }
@@ -197,6 +202,13 @@ func (m *Model) renderCenter(b *strings.Builder) {
 			lines = lines[off:]
 			title += fmt.Sprintf(" (lines %d-%d of %d, Up/Down/PgUp/PgDn)", off+1, off+body, n)
 		}
+	case m.view == viewVM:
+		b.WriteString(boxTop(title, w))
+		b.WriteByte('\n')
+		m.renderVMs(b, body)
+		b.WriteString(boxBottom(w))
+		b.WriteByte('\n')
+		return
 	default:
 		table = true
 	}
@@ -471,19 +483,21 @@ var footer = []struct {
 	{"F2", "CPUtop", viewCPU},
 	{"F3", "PerfTop", viewPerf},
 	{"F4", "IOtop", viewIO},
+	{"F5", "VMs", viewVM},
 	{"Enter", "Details", viewDetails},
 	{"Space", "Highlight", -1},
 	{"q", "Quit", -1},
 	{"r", "Pref", -1},
 }
 
-// FooterText is the footer as plain text.
+// FooterText is the footer as plain text (one space between keys: it
+// fits 80 columns).
 func FooterText() string {
 	parts := make([]string, len(footer))
 	for i, f := range footer {
 		parts[i] = f.key + ":" + f.label
 	}
-	return strings.Join(parts, "  ")
+	return strings.Join(parts, " ")
 }
 
 func (m *Model) renderFooter(b *strings.Builder) {
@@ -503,7 +517,7 @@ func (m *Model) renderFooter(b *strings.Builder) {
 			st = stKeyOn
 		}
 		if i > 0 {
-			sb.WriteString("  ")
+			sb.WriteByte(' ')
 		}
 		sb.WriteString(st.Render(f.key))
 		sb.WriteString(":" + f.label)
@@ -515,4 +529,76 @@ func (m *Model) renderFooter(b *strings.Builder) {
 		sb.WriteString(strings.Repeat(" ", pad))
 	}
 	b.WriteString(sb.String())
+}
+
+// selVM is the VM the VM view's cursor is on, nil when none.
+func (m *Model) selVM() *VM {
+	if m.frame == nil || len(m.frame.VMs) == 0 {
+		return nil
+	}
+	return &m.frame.VMs[m.vmIndex()]
+}
+
+// renderVMs draws the VM view's box body: one row per VM (host CPU,
+// guest and overhead shares of one CPU, steal), or the vCPUs of the
+// selected VM.
+func (m *Model) renderVMs(b *strings.Builder, body int) {
+	w := m.w
+	f := m.frame
+	pct := func(ns int64) float64 {
+		if f == nil || f.End <= f.Start {
+			return 0
+		}
+		return float64(ns) * 100 / float64(f.End-f.Start)
+	}
+	type line struct {
+		s        string
+		st       *lipgloss.Style
+		selected bool
+	}
+	var lines []line
+	v := m.selVM()
+	switch {
+	case f == nil:
+	case v == nil:
+		lines = append(lines, line{s: "  No virtual machine in this interval (no QEMU vCPU thread: CPU n/TCG, n/KVM)"})
+	case m.vmVCPUs:
+		lines = append(lines,
+			line{s: fmt.Sprintf("  host %.2f%%  guest %.2f%%  overhead %.2f%%  steal %.2f%%  (%% of one CPU)",
+				pct(v.CPU), pct(v.Guest), pct(v.CPU-v.Guest), f.Steal(v))},
+			line{},
+			line{s: fmt.Sprintf("  %5s %8s %8s %10s %9s %8s", "VCPU", "TID", "ONCPU%", "PREEMPTED%", "BLOCKED%", "HOSTCPU"), st: &stBold})
+		// More vCPUs than rows: they scroll (Up/Down/PgUp/PgDn).
+		rows := max(body-len(lines), 1)
+		for _, c := range v.VCPUs[min(m.vmOff, max(len(v.VCPUs)-rows, 0)):] {
+			lines = append(lines, line{s: fmt.Sprintf("  %5d %8d %8.2f %10.2f %9.2f %8d", c.Index, c.TID,
+				pct(c.OnCPU), pct(c.Preempted), pct(c.Blocked), c.HostCPU)})
+		}
+	default:
+		lines = append(lines, line{s: fmt.Sprintf("  %7s %7s %7s %7s %5s %8s  %s", "HOST%", "GUEST%", "OVH%", "STEAL%", "VCPUS", "PID", "NAME"), st: &stBold})
+		cur := m.vmIndex()
+		for i := range f.VMs {
+			x := &f.VMs[i]
+			g := "  "
+			if i == cur {
+				g = "> "
+			}
+			lines = append(lines, line{s: fmt.Sprintf("%s%7.2f %7.2f %7.2f %7.2f %5d %8d  %s", g, pct(x.CPU), pct(x.Guest),
+				pct(x.CPU-x.Guest), f.Steal(x), len(x.VCPUs), x.PID, x.Name), selected: i == cur})
+		}
+	}
+	for i := range body {
+		if i >= len(lines) {
+			b.WriteString(boxLine("", w))
+			b.WriteByte('\n')
+			continue
+		}
+		l := lines[i]
+		st := l.st
+		if l.selected {
+			st = &stSelected
+		}
+		b.WriteString(boxLineStyled(l.s, w, st))
+		b.WriteByte('\n')
+	}
 }

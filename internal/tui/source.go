@@ -78,6 +78,43 @@ type Frame struct {
 	Files []FileIO
 	// ContainerParent maps a container to the container it is nested in.
 	ContainerParent map[string]string
+	// VMs are the virtual machines seen in the interval, busiest first.
+	VMs []VM
+}
+
+// VM is a virtual machine in an interval: a VMM process (QEMU) with
+// threads named as vCPUs ("CPU 0/TCG", "CPU 1/KVM").
+type VM struct {
+	PID  PID
+	Name string // the process name
+	// CPU is the time on CPU of all its threads, Guest that of its vCPU
+	// threads (ns); the difference is the VMM's overhead.
+	CPU, Guest int64
+	VCPUs      []VCPU // by index
+}
+
+// VCPU is one vCPU thread of a VM in an interval; times in ns.
+type VCPU struct {
+	Index int
+	TID   TID
+	// OnCPU: running; Preempted: runnable but not running (steal for the
+	// guest); Blocked: sleeping (an idle vCPU).
+	OnCPU, Preempted, Blocked int64
+	HostCPU                   int // host CPU it last ran on
+}
+
+// Steal is the VM's vCPUs' preempted time over the interval times its
+// vCPUs, in % (the guest's /proc/stat steal).
+func (f *Frame) Steal(v *VM) float64 {
+	d := f.End - f.Start
+	if d <= 0 || len(v.VCPUs) == 0 {
+		return 0
+	}
+	var pre int64
+	for i := range v.VCPUs {
+		pre += v.VCPUs[i].Preempted
+	}
+	return float64(pre) * 100 / float64(d) / float64(len(v.VCPUs))
 }
 
 // Task is one thread's figures in an interval.

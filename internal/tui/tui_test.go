@@ -37,6 +37,7 @@ func TestViews(t *testing.T) {
 		{"pref", []string{"r", "down", " ", "down", "down", "s"}},
 		{"processes", []string{"t"}},
 		{"vpid", []string{"v"}},
+		{"vmtop-none", []string{"f5"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +50,52 @@ func TestViews(t *testing.T) {
 			}
 			d.checkScreen(name)
 		})
+	}
+}
+
+// TestVMView: F5 lists the VMs by host CPU with guest, overhead and steal
+// shares; the cursor picks one, Enter shows its vCPUs, Enter again goes
+// back; the process tables' keys do nothing there.
+func TestVMView(t *testing.T) {
+	src := newFake(12)
+	src.vms = true
+	d := newDriver(t, src, Options{})
+	d.wait(6 * time.Second)
+	d.keys("f5")
+	s := d.checkScreen("vmtop")
+	for _, want := range []string{"95.00   80.00   15.00    5.00     2     4000  qemu-system-x86", "7.00    5.00    2.00    1.00     1     5000  qemu-kvm"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("VM list lacks %q", want)
+		}
+	}
+	d.keys("down", "enter")
+	s = d.checkScreen("vmtop-vcpus-kvm")
+	if !strings.Contains(s, "vCPUs of qemu-kvm (pid 5000)") {
+		t.Errorf("Enter on the second VM:\n%s", s)
+	}
+	d.keys("enter", "up", "r", "t", "enter")
+	s = d.checkScreen("vmtop-vcpus")
+	for _, want := range []string{"vCPUs of qemu-system-x86 (pid 4000)", "0     4003    60.00      10.00     30.00        1"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("vCPUs lack %q:\n%s", want, s)
+		}
+	}
+	// Many vCPUs scroll.
+	d.keys("enter", "down", "down", "enter", "end")
+	s = d.checkScreen("vmtop-vcpus-scrolled")
+	if !strings.Contains(s, "vCPUs of qemu-big") || !strings.Contains(s, " 15     6025 ") || strings.Contains(s, " 0     6010 ") {
+		t.Errorf("the last vCPUs after End:\n%s", s)
+	}
+	d.keys("home")
+	if s := d.screen(); !strings.Contains(s, " 0     6010 ") {
+		t.Errorf("the first vCPU after Home:\n%s", s)
+	}
+	// The selection follows the VM into the next intervals.
+	d.keys("enter", "up")
+	d.msg(keyMsg("p"))
+	d.keys("right")
+	if s := d.screen(); !strings.Contains(s, ">    7.00    5.00") {
+		t.Errorf("selection lost after moving on:\n%s", s)
 	}
 }
 

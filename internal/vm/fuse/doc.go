@@ -39,8 +39,10 @@
 //	figs, err := fuse.Figures(src, vms, from, to)
 //	fmt.Printf("%s host CPU %.1f%% steal %.1f%%\n", figs[0].Name, figs[0].HostCPU, figs[0].Steal)
 //
-// A top shows them as one row per VM (expandable to its vCPUs with their
-// on-CPU / preempted / blocked split), next to the guest's sync tier and
-// bound (Guest.Quality, Guest.Bound); under KVM the same state machine
-// gains GUEST/HYP from kvm_entry/kvm_exit.
+// The times are those of package analysis over the window (its VM
+// figures, which the top's VM view shows, find the VMs by their vCPU
+// thread names instead; here the threads are given), so both agree. A top
+// can show them next to the guest's sync tier and bound (Guest.Quality,
+// Guest.Bound); under KVM the same state machine gains GUEST/HYP from
+// kvm_entry/kvm_exit.
 package fuse

@@ -1,11 +1,10 @@
 package fuse
 
 import (
-	"io"
 	"time"
 
 	"github.com/tracetop/tracetop/ctf"
-	"github.com/tracetop/tracetop/ctf/meta"
+	"github.com/tracetop/tracetop/internal/analysis"
 )
 
 // VMThreads names the host threads of one VM: its vCPU threads (from the
@@ -40,171 +39,77 @@ type VMFigures struct {
 	VCPUs []VCPUFigures
 }
 
-const (
-	stUnknown = iota
-	stOnCPU
-	stPreempted
-	stBlocked
-)
+// hostOnly passes a fused source's host events only.
+type hostOnly struct {
+	ctf.Source
+	fused *Source
+}
 
-type thread struct {
-	vm, vcpu int // vcpu −1 for other VMM threads
-	state    int
-	since    int64
-	on, pre  int64
-	blk      int64
+func (h hostOnly) Read(ev *ctf.Event) error {
+	for {
+		if err := h.Source.Read(ev); err != nil {
+			return err
+		}
+		if g, _ := h.fused.LastBound(); g == "" {
+			return nil
+		}
+	}
 }
 
 // Figures reads src (a fused or host-only source) and returns the figures
 // of each VM over [from, to) (ns on the source's axis; to 0: the end).
-// Thread states come from sched_switch (prev_state 0: preempted, else
-// blocked) and sched_wakeup (blocked → preempted until switched in).
+// The times come from the analysis of the window (package analysis: the
+// thread states of state.Machine — sched_switch with prev_state 0:
+// preempted, else blocked; sched_wakeup: blocked → preempted until
+// switched in), so they are the top's figures for the same threads.
 func Figures(src ctf.Source, vms []VMThreads, from, to int64) ([]VMFigures, error) {
-	threads := map[int64]*thread{}
-	byPID := map[int64]int{}
-	for i, v := range vms {
-		byPID[int64(v.PID)] = i
-		for tid, idx := range v.VCPUs {
-			threads[int64(tid)] = &thread{vm: i, vcpu: idx}
-		}
+	if fused, ok := src.(*Source); ok {
+		src = hostOnly{src, fused}
 	}
-	type idx struct{ a, b, c int }
-	cache := map[*meta.Event]idx{}
-	field := func(ev *ctf.Event, i int) int64 {
-		if v := ev.Field(meta.ScopeEventPayload, i); v != nil {
-			return v.Int()
-		}
-		return -1
+	var f *analysis.Figures
+	err := analysis.Intervals(src, analysis.Window{Begin: from, End: to}, func(x *analysis.Figures) error {
+		f = x
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	var last int64
-	clip := func(t int64) int64 { return max(from, min(t, last)) }
-	set := func(th *thread, state int, t int64) {
-		if th.state != stUnknown && t > from {
-			d := clip(t) - clip(th.since)
-			switch th.state {
-			case stOnCPU:
-				th.on += d
-			case stPreempted:
-				th.pre += d
-			case stBlocked:
-				th.blk += d
-			}
-		}
-		th.state, th.since = state, t
-	}
-	first := int64(-1)
-	var ev ctf.Event
-	for {
-		err := src.Read(&ev)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if ev.Kind != ctf.KindEvent || ev.Class.Payload == nil {
-			continue
-		}
-		if guest, ok := src.(*Source); ok {
-			if g, _ := guest.LastBound(); g != "" {
-				continue // host events only
-			}
-		}
-		if to != 0 && ev.NS >= to {
-			break
-		}
-		if first < 0 {
-			first = ev.NS
-		}
-		last = ev.NS
-		ix, ok := cache[ev.Class]
-		if !ok {
-			p := ev.Class.Payload
-			switch ev.Class.Name {
-			case "sched_switch":
-				ix = idx{fieldIndex(p, "prev_tid"), fieldIndex(p, "prev_state"), fieldIndex(p, "next_tid")}
-			case "sched_wakeup", "sched_wakeup_new":
-				ix = idx{fieldIndex(p, "tid"), -1, -1}
-			case "lttng_statedump_process_state":
-				ix = idx{fieldIndex(p, "tid"), fieldIndex(p, "pid"), -1}
-			default:
-				ix = idx{-1, -1, -1}
-			}
-			cache[ev.Class] = ix
-		}
-		if ix.a < 0 {
-			continue
-		}
-		switch ev.Class.Name {
-		case "sched_switch":
-			if th := threads[field(&ev, ix.a)]; th != nil {
-				st := stBlocked
-				if field(&ev, ix.b) == 0 {
-					st = stPreempted
-				}
-				set(th, st, ev.NS)
-			}
-			if th := threads[field(&ev, ix.c)]; th != nil {
-				set(th, stOnCPU, ev.NS)
-			}
-		case "sched_wakeup", "sched_wakeup_new":
-			if th := threads[field(&ev, ix.a)]; th != nil && th.state != stOnCPU {
-				set(th, stPreempted, ev.NS)
-			}
-		case "lttng_statedump_process_state":
-			if i, ok := byPID[field(&ev, ix.b)]; ok {
-				if tid := field(&ev, ix.a); threads[tid] == nil {
-					threads[tid] = &thread{vm: i, vcpu: -1}
-				}
-			}
-		}
-	}
-	if to == 0 {
-		to = last
-	}
-	if first > from {
-		from = first
-	}
-	for _, th := range threads {
-		set(th, th.state, to)
-	}
-	window := to - from
 	out := make([]VMFigures, len(vms))
 	for i, v := range vms {
-		out[i] = VMFigures{Name: v.Name, Window: time.Duration(window)}
+		out[i] = VMFigures{Name: v.Name}
 	}
-	for tid, th := range threads {
-		f := &out[th.vm]
-		f.OnCPU += time.Duration(th.on)
-		if th.vcpu >= 0 {
-			f.VCPUs = append(f.VCPUs, VCPUFigures{Index: th.vcpu, TID: int(tid), OnCPU: time.Duration(th.on),
-				Preempted: time.Duration(th.pre), Blocked: time.Duration(th.blk)})
+	if f == nil {
+		return out, nil
+	}
+	window := f.Duration()
+	for i, v := range vms {
+		o := &out[i]
+		o.Window = time.Duration(window)
+		for j := range f.Threads {
+			t := &f.Threads[j]
+			idx, vcpu := v.VCPUs[int(t.TID)]
+			if !vcpu && (v.PID == 0 || int(t.PID) != v.PID) {
+				continue
+			}
+			o.OnCPU += time.Duration(t.CPUTime)
+			if vcpu {
+				o.VCPUs = append(o.VCPUs, VCPUFigures{Index: idx, TID: int(t.TID), OnCPU: time.Duration(t.CPUTime),
+					Preempted: time.Duration(t.Runnable), Blocked: time.Duration(t.Blocked)})
+			}
 		}
-	}
-	for i := range out {
-		f := &out[i]
 		if window > 0 {
-			f.HostCPU = 100 * float64(f.OnCPU) / float64(window)
+			o.HostCPU = 100 * float64(o.OnCPU) / float64(window)
 			var pre time.Duration
-			for _, c := range f.VCPUs {
+			for _, c := range o.VCPUs {
 				pre += c.Preempted
 			}
-			if n := len(f.VCPUs); n > 0 {
-				f.Steal = 100 * float64(pre) / float64(window) / float64(n)
+			if n := len(o.VCPUs); n > 0 {
+				o.Steal = 100 * float64(pre) / float64(window) / float64(n)
 			}
 		}
-		sortVCPUs(f.VCPUs)
+		sortVCPUs(o.VCPUs)
 	}
 	return out, nil
-}
-
-// fieldIndex finds a payload member by name, with or without the leading
-// underscore TSDL field names of LTTng traces have.
-func fieldIndex(c *meta.Class, name string) int {
-	if i := c.FieldIndex(name); i >= 0 {
-		return i
-	}
-	return c.FieldIndex("_" + name)
 }
 
 func sortVCPUs(v []VCPUFigures) {
