@@ -5,12 +5,12 @@ import (
 	"slices"
 
 	"github.com/tracetop/tracetop/internal/state"
-	"github.com/tracetop/tracetop/internal/vm"
+	"github.com/tracetop/tracetop/internal/vm/vcpu"
 )
 
 // VMFigures is one virtual machine in the window, from host events alone:
 // a VMM process (QEMU) with at least one thread named as a vCPU ("CPU
-// 0/TCG", "CPU 1/KVM": vm.ParseVCPUComm). Without kvm_entry/kvm_exit (TCG)
+// 0/TCG", "CPU 1/KVM": vcpu.Parse). Without kvm_entry/kvm_exit (TCG)
 // a vCPU's time on a CPU is all guest time.
 type VMFigures struct {
 	PID  state.PID
@@ -54,22 +54,13 @@ func (f *Figures) Steal(v *VMFigures) float64 {
 	return f.CoreShare(v.Preempted()) / float64(len(v.VCPUs))
 }
 
-// isVCPU recognises a vCPU thread's comm; the prefix test spares the
-// regular expression to every other thread.
-func isVCPU(comm string) (int, string, bool) {
-	if len(comm) < 9 || comm[:4] != "CPU " {
-		return 0, "", false
-	}
-	return vm.ParseVCPUComm(comm)
-}
-
 // vmsOf groups the vCPU threads listed by process (threads and processes
 // of one window), nil when there are none.
 func vmsOf(threads []ThreadFigures, procs []ProcessFigures) []VMFigures {
 	var vms []VMFigures
 	for i := range threads {
 		t := &threads[i]
-		idx, accel, ok := isVCPU(t.Comm)
+		idx, accel, ok := vcpu.Parse(t.Comm)
 		if !ok {
 			continue
 		}

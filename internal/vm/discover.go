@@ -6,12 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tracetop/tracetop/internal/vm/vcpu"
 )
 
 // VCPU is a vCPU thread of a VMM process, found by its name.
@@ -22,18 +23,9 @@ type VCPU struct {
 	Comm  string `json:"comm"`
 }
 
-var vcpuComm = regexp.MustCompile(`^CPU (\d+)/(TCG|KVM)$`)
-
 // ParseVCPUComm recognises QEMU's vCPU thread names (with
 // -name …,debug-threads=on, libvirt's default): "CPU 0/TCG", "CPU 3/KVM".
-func ParseVCPUComm(comm string) (index int, accel string, ok bool) {
-	m := vcpuComm.FindStringSubmatch(comm)
-	if m == nil {
-		return 0, "", false
-	}
-	n, err := strconv.Atoi(m[1])
-	return n, m[2], err == nil
-}
+func ParseVCPUComm(comm string) (index int, accel string, ok bool) { return vcpu.Parse(comm) }
 
 // VCPUThreads lists the vCPU threads of process pid from procfs (proc is
 // "/proc" when empty), by vCPU index.
