@@ -163,9 +163,7 @@ func checkStreamed(t *testing.T, w, relayOut string, spawned bool) {
 	}
 	// Every sched_switch of the time all three sessions recorded (the
 	// folder session's, 10 ms in from each end) is in each trace.
-	// (Timestamps differ by a few ns between the sessions' buffers.)
-	lo, hi := span(local)
-	lo, hi = lo+10e6, hi-10e6
+	lo, hi := commonSpan(local)
 	wantSwitches := switchesIn(local, lo, hi)
 	for _, s := range []string{"net", "live"} {
 		got := babeltrace(t, dirs[s])
@@ -210,19 +208,37 @@ func stamp(l string) (int64, bool) {
 	return ((int64(h)*60+int64(m))*60+int64(sec))*1e9 + int64(ns), true
 }
 
-// span returns the times of the first and last sched_switch (tracefs
-// recording; event sources start later and stop later).
-func span(out string) (lo, hi int64) {
-	lo = -1
+// commonSpan returns the bounds of the time all sessions recorded: the
+// folder session's switches (it starts last and stops first), 10 ms in
+// from each end. Each session stamps its own copy of a switch (its own
+// BPF program reads the clock), the copies a little apart: each bound is put
+// in the middle of the widest gap between the folder session's switches
+// near it, never next to a switch that one session could stamp on the
+// other side.
+func commonSpan(out string) (lo, hi int64) {
+	var ts []int64
 	for _, l := range strings.Split(out, "\n") {
-		if ts, ok := stamp(l); ok && strings.Contains(l, " sched_switch: ") {
-			if lo < 0 {
-				lo = ts
-			}
-			hi = ts
+		if t, ok := stamp(l); ok && strings.Contains(l, " sched_switch: ") {
+			ts = append(ts, t)
 		}
 	}
-	return lo, hi
+	if len(ts) < 2 {
+		return 0, 0
+	}
+	// mid returns the middle of the widest gap among the 8 that follow
+	// switch i.
+	mid := func(i int) int64 {
+		best := i
+		for j := i; j < min(i+8, len(ts)-1); j++ {
+			if ts[j+1]-ts[j] > ts[best+1]-ts[best] {
+				best = j
+			}
+		}
+		return (ts[best] + ts[best+1]) / 2
+	}
+	i, _ := slices.BinarySearch(ts, ts[0]+10e6)
+	j, _ := slices.BinarySearch(ts, ts[len(ts)-1]-10e6)
+	return mid(max(i-1, 0)), mid(max(j-8, 0))
 }
 
 func switchesIn(out string, lo, hi int64) int {
