@@ -242,7 +242,10 @@ func (a *agent) writeLoop() {
 func (a *agent) finish(bye bool) (Stats, error) {
 	var err error
 	if a.tr != nil {
+		t0 := time.Now()
+		a.o.Logf("guest agent: stopping the recorder")
 		err = a.tr.Stop()
+		a.o.Logf("guest agent: recorder stopped in %v", time.Since(t0).Round(time.Millisecond))
 		if l, ok := a.tr.(interface{ Lost() uint64 }); ok {
 			a.mu.Lock()
 			a.stats.LostEvents = l.Lost()
@@ -258,6 +261,7 @@ func (a *agent) finish(bye bool) (Stats, error) {
 		if werr := <-a.wdone; err == nil {
 			err = werr
 		}
+		a.o.Logf("guest agent: recorder destroyed, queue sent, %v in all", time.Since(t0).Round(time.Millisecond))
 		a.tr = nil
 	}
 	a.mu.Lock()

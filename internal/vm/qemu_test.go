@@ -55,10 +55,13 @@ func TestQEMUGuest(t *testing.T) {
 		testenv.Missing(t, "a Debian kernel package for the guest (build-guest.sh: "+strings.TrimSpace(string(out))+")")
 	}
 	// 3. Boot it; QEMU listens on the socket. 4. Record host and guest.
-	// The guest kernel (Debian 6.1 under multi-threaded TCG on a 2-core
-	// host) sometimes stalls (a soft lockup or RCU stall on its console,
-	// seen with this test's first version too): then a fresh guest boots
-	// once more.
+	// One vCPU: with two, the guest's kernel (Debian 6.1 under
+	// multi-threaded TCG on this 2-core host) locked up in about one boot
+	// of four as the agent set up its recorder (soft lockup, RCU stall on
+	// its console; both vCPUs stuck), with or without its BPF programs;
+	// with one, 18 boots of 18 went through. Several vCPUs are found by
+	// TestVMTopFromHost. A guest whose kernel stalls all the same gets
+	// one fresh boot.
 	var (
 		b          *vm.Bridge
 		recDone    chan error
@@ -81,7 +84,7 @@ func TestQEMUGuest(t *testing.T) {
 			}
 		}
 		sock := filepath.Join(gdir, "port.sock")
-		rg := exec.Command(filepath.Join(tools, "run-guest.sh"), "-d", gdir, "-s", sock, "-l", filepath.Join(gdir, "console.log"), "--bg", "-t", "240")
+		rg := exec.Command(filepath.Join(tools, "run-guest.sh"), "-d", gdir, "-s", sock, "-l", filepath.Join(gdir, "console.log"), "--bg", "-t", "240", "-c", "1")
 		start = time.Now()
 		out, err := rg.Output()
 		if err != nil {
@@ -183,7 +186,7 @@ func TestQEMUGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Discovery: SO_PEERCRED is QEMU, its vCPU threads are named.
-	if sf.QEMUPID != qpid || len(sf.VCPUs) != 2 || sf.VCPUs[0].Comm != "CPU 0/TCG" || sf.Hostname != "tcg1" {
+	if sf.QEMUPID != qpid || len(sf.VCPUs) != 1 || sf.VCPUs[0].Comm != "CPU 0/TCG" || sf.Hostname != "tcg1" {
 		t.Errorf("identity: qemu pid %d (want %d), vCPUs %+v, hostname %q", sf.QEMUPID, qpid, sf.VCPUs, sf.Hostname)
 	}
 	// No loss anywhere: kernel ring buffers, agent queue, channel.
