@@ -172,25 +172,29 @@ type Model struct {
 	dscroll int
 }
 
-// scrollDetails moves the details view by a line, a page or to an end.
-func (m *Model) scrollDetails(act action) {
-	page := max(m.detailsRows()-1, 1)
+// scroll moves the first line shown, off, by a line, a page or to an
+// end, within [0, last].
+func scroll(off *int, act action, page, last int) {
 	switch act {
 	case actUp:
-		m.dscroll--
+		*off--
 	case actDown:
-		m.dscroll++
+		*off++
 	case actPageUp:
-		m.dscroll -= page
+		*off -= page
 	case actPageDown:
-		m.dscroll += page
+		*off += page
 	case actHome:
-		m.dscroll = 0
+		*off = 0
 	case actEnd:
-		m.dscroll = 1 << 30
+		*off = last
 	}
-	m.dscroll = min(m.dscroll, max(len(m.detailLines())-m.detailsRows(), 0))
-	m.dscroll = max(m.dscroll, 0)
+	*off = max(min(*off, last), 0)
+}
+
+// scrollDetails moves the details view by a line, a page or to an end.
+func (m *Model) scrollDetails(act action) {
+	scroll(&m.dscroll, act, max(m.detailsRows()-1, 1), max(len(m.detailLines())-m.detailsRows(), 0))
 }
 
 // detailsRows is how many lines of the details view fit.
@@ -1007,27 +1011,12 @@ func (m *Model) vmKey(act action) bool {
 		}
 	case actUp, actDown, actPageUp, actPageDown, actHome, actEnd:
 		if m.vmVCPUs {
-			page := max(m.tableRows()-3, 1)
-			switch act {
-			case actUp:
-				m.vmOff--
-			case actDown:
-				m.vmOff++
-			case actPageUp:
-				m.vmOff -= page
-			case actPageDown:
-				m.vmOff += page
-			case actHome:
-				m.vmOff = 0
-			case actEnd:
-				m.vmOff = math.MaxInt32
-			}
 			last := 0
 			if v := m.selVM(); v != nil {
 				// the rows below the summary, blank and header lines
 				last = max(len(v.VCPUs)-max(m.tableRows()-2, 1), 0)
 			}
-			m.vmOff = min(max(m.vmOff, 0), last)
+			scroll(&m.vmOff, act, max(m.tableRows()-3, 1), last)
 			return true
 		}
 		if n == 0 {
