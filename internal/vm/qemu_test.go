@@ -25,17 +25,36 @@ import (
 	"github.com/tracetop/tracetop/internal/vm/fuse"
 )
 
-// TestQEMUGuest boots a real TCG guest whose /init runs `tracetop guest`
-// (the static binary built from this tree), records host and guest with
-// vm.Record, and checks the channel, the discovery, the clock sync and the
-// fused order of the sync markers.
-func TestQEMUGuest(t *testing.T) {
+// guestTools checks what booting a guest needs (root, qemu, and for
+// build-guest.sh cpio and apt-get) and returns the folder of the shared
+// guest scripts.
+func guestTools(t *testing.T) string {
+	t.Helper()
 	testenv.Short(t)
 	testenv.Root(t)
 	testenv.Program(t, "qemu-system-x86_64")
 	testenv.Program(t, "cpio")
 	testenv.Program(t, "apt-get")
-	tools := filepath.Join(testenv.SharedDir(t, "tools"), "vm")
+	return filepath.Join(testenv.SharedDir(t, "tools"), "vm")
+}
+
+// buildGuest builds a guest in dir whose /init runs bin (build-guest.sh
+// -b, with args): Debian's cloud kernel (downloaded once into
+// TRACETOP_VM_CACHE or ~/.cache/tracetop-vm) and an initramfs.
+func buildGuest(t *testing.T, tools, dir, bin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(tools, "build-guest.sh"), append([]string{"-o", dir, "-b", bin}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		testenv.Missing(t, "a Debian kernel package for the guest (build-guest.sh: "+strings.TrimSpace(string(out))+")")
+	}
+}
+
+// TestQEMUGuest boots a real TCG guest whose /init runs `tracetop guest`
+// (the static binary built from this tree), records host and guest with
+// vm.Record, and checks the channel, the discovery, the clock sync and the
+// fused order of the sync markers.
+func TestQEMUGuest(t *testing.T) {
+	tools := guestTools(t)
 	work := t.TempDir()
 
 	// 1. The agent: this tree's tracetop, static.
@@ -49,11 +68,7 @@ func TestQEMUGuest(t *testing.T) {
 	}
 	// 2. The guest: Debian's cloud kernel (downloaded once into
 	// TRACETOP_VM_CACHE or ~/.cache/tracetop-vm) and an initramfs.
-	gdir := filepath.Join(work, "g")
-	bg := exec.Command(filepath.Join(tools, "build-guest.sh"), "-o", gdir, "-b", agent, "-a", "guest --hostname tcg1")
-	if out, err := bg.CombinedOutput(); err != nil {
-		testenv.Missing(t, "a Debian kernel package for the guest (build-guest.sh: "+strings.TrimSpace(string(out))+")")
-	}
+	buildGuest(t, tools, filepath.Join(work, "g"), agent, "-a", "guest --hostname tcg1")
 	// 3. Boot it; QEMU listens on the socket. 4. Record host and guest.
 	// One vCPU: with two, the guest's kernel (Debian 6.1 under
 	// multi-threaded TCG on this 2-core host) locked up in about one boot
@@ -78,10 +93,7 @@ func TestQEMUGuest(t *testing.T) {
 		gdir := filepath.Join(work, "g")
 		if attempt > 1 {
 			gdir = filepath.Join(work, fmt.Sprintf("g%d", attempt))
-			bg := exec.Command(filepath.Join(tools, "build-guest.sh"), "-o", gdir, "-b", agent, "-a", "guest --hostname tcg1")
-			if out, err := bg.CombinedOutput(); err != nil {
-				t.Fatalf("build-guest.sh: %v\n%s", err, out)
-			}
+			buildGuest(t, tools, gdir, agent, "-a", "guest --hostname tcg1")
 		}
 		sock := filepath.Join(gdir, "port.sock")
 		rg := exec.Command(filepath.Join(tools, "run-guest.sh"), "-d", gdir, "-s", sock, "-l", filepath.Join(gdir, "console.log"), "--bg", "-t", "240", "-c", "1")

@@ -21,7 +21,6 @@ import (
 	"github.com/tracetop/tracetop/internal/analysis"
 	"github.com/tracetop/tracetop/internal/batch"
 	"github.com/tracetop/tracetop/internal/record"
-	"github.com/tracetop/tracetop/internal/testenv"
 	"github.com/tracetop/tracetop/internal/vm"
 )
 
@@ -44,21 +43,14 @@ done
 // of /proc/PID/task/TID/schedstat's first field (ns on CPU) over the same
 // time, within 5 %.
 func TestVMTopFromHost(t *testing.T) {
-	testenv.Short(t)
-	testenv.Root(t)
-	testenv.Program(t, "qemu-system-x86_64")
-	testenv.Program(t, "cpio")
-	testenv.Program(t, "apt-get")
-	tools := filepath.Join(testenv.SharedDir(t, "tools"), "vm")
+	tools := guestTools(t)
 	work := t.TempDir()
 	agent := filepath.Join(work, "busy.sh")
 	if err := os.WriteFile(agent, []byte(busyGuest), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	gdir := filepath.Join(work, "g")
-	if out, err := exec.Command(filepath.Join(tools, "build-guest.sh"), "-o", gdir, "-b", agent).CombinedOutput(); err != nil {
-		testenv.Missing(t, "a Debian kernel package for the guest (build-guest.sh: "+strings.TrimSpace(string(out))+")")
-	}
+	buildGuest(t, tools, gdir, agent)
 
 	// Boot; readiness is the guest's /init running the loop. A guest
 	// that does not get there (a lockup of the guest kernel under TCG, as
