@@ -1,14 +1,10 @@
 package relay
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/tracetop/tracetop/internal/testenv"
 )
 
 // lttngScenario6 records one set of events with real lttng-sessiond into
@@ -55,27 +51,8 @@ wait $RPID
 // listening on tcp6:// only; babeltrace2 prints the same events for the
 // relay's folders as for the session recorded locally.
 func TestRealSessiondIPv6(t *testing.T) {
-	testenv.Root(t)
-	testenv.Short(t)
-	for _, p := range []string{"lttng", "lttng-sessiond", "babeltrace2", "unshare", "ip"} {
-		testenv.Program(t, p)
-	}
-	w := t.TempDir()
-	os.Chmod(w, 0o755)
-	cmd := exec.Command("unshare", "-m", "-n", "--propagation", "private", "bash", "-c", lttngScenario6)
-	cmd.Env = append(testenv.Env(), "W="+w, "TESTBIN="+os.Args[0])
-	out, err := cmd.CombinedOutput()
-	logs, _ := os.ReadFile(filepath.Join(w, "relay.log"))
-	if err != nil {
-		t.Fatalf("scenario: %v\n%s\nrelay log:\n%s", err, out, logs)
-	}
-	bt := func(dir string) string {
-		out, err := exec.Command("babeltrace2", dir).Output()
-		if err != nil {
-			t.Fatalf("babeltrace2 %s: %v", dir, err)
-		}
-		return string(out)
-	}
+	w := runLttngScenario(t, lttngScenario6)
+	bt := func(dir string) string { return btText(t, dir) }
 	want := marked(t, bt(filepath.Join(w, "local")))
 	for _, s := range []string{"net6", "live6"} {
 		m, _ := filepath.Glob(filepath.Join(w, "relay", "*", s+"-*"))

@@ -93,28 +93,8 @@ wait $RPID
 // output (live and not live) and for its live port as for the same
 // session recorded locally.
 func TestRealSessiond(t *testing.T) {
-	testenv.Root(t)
-	testenv.Short(t)
-	for _, p := range []string{"lttng", "lttng-sessiond", "babeltrace2", "unshare", "ip"} {
-		testenv.Program(t, p)
-	}
-	w := t.TempDir()
-	os.Chmod(w, 0o755)
-	cmd := exec.Command("unshare", "-m", "-n", "--propagation", "private", "bash", "-c", lttngScenario)
-	cmd.Env = append(testenv.Env(), "W="+w, "TESTBIN="+os.Args[0])
-	out, err := cmd.CombinedOutput()
-	t.Logf("scenario:\n%s", out)
-	if err != nil {
-		logs, _ := os.ReadFile(filepath.Join(w, "relay.log"))
-		t.Fatalf("scenario: %v\nrelay log:\n%s", err, logs)
-	}
-	bt := func(dir string) string {
-		out, err := exec.Command("babeltrace2", dir).Output()
-		if err != nil {
-			t.Fatalf("babeltrace2 %s: %v", dir, err)
-		}
-		return string(out)
-	}
+	w := runLttngScenario(t, lttngScenario)
+	bt := func(dir string) string { return btText(t, dir) }
 	relayDir := func(prefix string) string {
 		m, _ := filepath.Glob(filepath.Join(w, "relay", "*", prefix+"-*"))
 		if len(m) != 1 {
@@ -156,6 +136,39 @@ func TestRealSessiond(t *testing.T) {
 	if logs, _ := os.ReadFile(filepath.Join(w, "relay.log")); len(logs) > 0 {
 		t.Logf("relay log:\n%s", logs)
 	}
+}
+
+// runLttngScenario runs script (real lttng-sessiond, our relay as
+// $TESTBIN, babeltrace2) with bash in a private mount and network
+// namespace, in a folder $W it returns.
+func runLttngScenario(t *testing.T, script string) string {
+	t.Helper()
+	testenv.Root(t)
+	testenv.Short(t)
+	for _, p := range []string{"lttng", "lttng-sessiond", "babeltrace2", "unshare", "ip"} {
+		testenv.Program(t, p)
+	}
+	w := t.TempDir()
+	os.Chmod(w, 0o755)
+	cmd := exec.Command("unshare", "-m", "-n", "--propagation", "private", "bash", "-c", script)
+	cmd.Env = append(testenv.Env(), "W="+w, "TESTBIN="+os.Args[0])
+	out, err := cmd.CombinedOutput()
+	t.Logf("scenario:\n%s", out)
+	if err != nil {
+		logs, _ := os.ReadFile(filepath.Join(w, "relay.log"))
+		t.Fatalf("scenario: %v\nrelay log:\n%s", err, logs)
+	}
+	return w
+}
+
+// btText is what babeltrace2 prints for the trace folder dir.
+func btText(t *testing.T, dir string) string {
+	t.Helper()
+	out, err := exec.Command("babeltrace2", dir).Output()
+	if err != nil {
+		t.Fatalf("babeltrace2 %s: %v", dir, err)
+	}
+	return string(out)
 }
 
 // cpuIDRE matches the cpu_id of a line printed by babeltrace2.
