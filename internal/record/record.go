@@ -249,26 +249,33 @@ func (r *Recorder) Start() error {
 				return err
 			}
 		}
-		if err := ch.inst.SetTracing(true); err != nil {
-			cancel()
-			scancel()
-			r.wg.Wait()
-			return err
-		}
 	}
+	// The sources are attached before tracefs records: the first
+	// switches come from them, and a thread switched out on a CPU ran
+	// there since the first event of the trace (with tracefs first, a
+	// thread switched in between the first tracefs event and the
+	// attachment of the switch program was credited with that time).
 	for _, ch := range r.chans {
 		for _, src := range ch.srcs {
 			if a, ok := src.(Attacher); ok {
 				if err := a.Attach(); err != nil {
-					for _, ch := range r.chans {
-						ch.inst.SetTracing(false)
-					}
 					cancel()
 					scancel()
 					r.wg.Wait()
 					return fmt.Errorf("start session %q: event source %s: %w", r.cfg.Session, src.Name(), err)
 				}
 			}
+		}
+	}
+	for _, ch := range r.chans {
+		if err := ch.inst.SetTracing(true); err != nil {
+			for _, ch := range r.chans {
+				ch.inst.SetTracing(false)
+			}
+			cancel()
+			scancel()
+			r.wg.Wait()
+			return err
 		}
 	}
 	for _, ch := range r.chans {
