@@ -172,9 +172,13 @@ func (fs *FS) CleanStale() ([]string, error) {
 	return removed, nil
 }
 
-func (in *Instance) write(rel, val string) error {
+func (in *Instance) write(rel, val string) error { return in.writeFlag(rel, val, os.O_TRUNC) }
+
+// writeFlag is write with open flag os.O_TRUNC or os.O_APPEND (a pid list
+// file extended, not replaced).
+func (in *Instance) writeFlag(rel, val string, flag int) error {
 	p := filepath.Join(in.Dir, rel)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	f, err := os.OpenFile(p, os.O_WRONLY|flag, 0)
 	if err != nil {
 		return fmt.Errorf("tracefs %s: %w", rel, permErr(err))
 	}
@@ -240,21 +244,40 @@ func (in *Instance) SetTracing(on bool) error {
 // LeaveOut stops recording the events of process pid's threads, and of
 // the threads and processes they start from now on (set_event_notrace_pid
 // with options/event-fork): a recorder leaves its own system calls out of
-// its trace. A thread that pid starts while LeaveOut lists them is missed.
+// its trace. A thread started between the reading of /proc/PID/task and
+// the write is not forked from a listed thread: the threads are read
+// again and the new ones appended, until none is new.
 func (in *Instance) LeaveOut(pid int) error {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return fmt.Errorf("leave out process %d: %w", pid, err)
-	}
 	if err := in.write("options/event-fork", "1"); err != nil {
 		return err
 	}
-	var tids []string
-	for _, t := range tasks {
-		tids = append(tids, t.Name())
+	listed := map[string]bool{}
+	for round := 0; round < 100; round++ {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return fmt.Errorf("leave out process %d: %w", pid, err)
+		}
+		var tids []string
+		for _, t := range tasks {
+			if !listed[t.Name()] {
+				listed[t.Name()] = true
+				tids = append(tids, t.Name())
+			}
+		}
+		if len(tids) == 0 {
+			return nil
+		}
+		// The first write replaces the list; later ones append to it
+		// (O_APPEND), keeping what event-fork added meanwhile.
+		flag := os.O_TRUNC
+		if round > 0 {
+			flag = os.O_APPEND
+		}
+		if err := in.writeFlag("set_event_notrace_pid", strings.Join(tids, " "), flag); err != nil {
+			return err
+		}
 	}
-	// The kernel takes the list whole, in one write.
-	return in.write("set_event_notrace_pid", strings.Join(tids, " "))
+	return fmt.Errorf("leave out process %d: it keeps starting threads", pid)
 }
 
 // CPUStats is per_cpu/cpuN/stats.
