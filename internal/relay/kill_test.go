@@ -74,16 +74,7 @@ func TestKillRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.CreateTraceChunk(0, cs.CreationTime, ""))
-	ids := map[string]proto.StreamID{}
-	for _, ch := range []string{"channel0_0", "channel0_1", "metadata"} {
-		ids[ch], err = c.AddStream(ch, "ust/uid/0/64-bit", 0)
-		must(err)
-	}
-	must(c.StreamsSent())
-	meta, err := os.ReadFile(filepath.Join(src, "metadata"))
-	must(err)
-	must(c.SendMetadata(ids["metadata"], meta, 0))
+	ids, _ := addUSTStreams(t, c, cs.CreationTime, src, "channel0_0", "channel0_1")
 	packet := func(ch string) ([]byte, index.Entry) {
 		_, es, err := index.ReadFile(filepath.Join(src, "index", ch+".idx"))
 		must(err)
@@ -189,16 +180,7 @@ func TestKillBeforeFirstIndex(t *testing.T) {
 	cs := proto.CreateSession{SessionName: "k", Hostname: "h", SessiondUUID: [16]byte{8}, CreationTime: uint64(time.Now().Unix())}
 	_, sdir, err := c.CreateSession(cs)
 	must(err)
-	must(c.CreateTraceChunk(0, cs.CreationTime, ""))
-	ids := map[string]proto.StreamID{}
-	for _, ch := range []string{"channel0_0", "metadata"} {
-		ids[ch], err = c.AddStream(ch, "ust/uid/0/64-bit", 0)
-		must(err)
-	}
-	must(c.StreamsSent())
-	meta, err := os.ReadFile(filepath.Join(src, "metadata"))
-	must(err)
-	must(c.SendMetadata(ids["metadata"], meta, 0))
+	ids, _ := addUSTStreams(t, c, cs.CreationTime, src, "channel0_0")
 	b, err := os.ReadFile(filepath.Join(src, "channel0_0"))
 	must(err)
 	h := proto.DataHeader{StreamID: ids["channel0_0"], DataSize: uint32(len(b))}
@@ -225,4 +207,35 @@ func TestKillBeforeFirstIndex(t *testing.T) {
 	if out, err := exec.Command(bt, filepath.Join(dir, sdir)).CombinedOutput(); err != nil || len(out) != 0 {
 		t.Errorf("babeltrace2 after recovery: %v\n%s", err, out)
 	}
+}
+
+// addUSTStreams creates the session's first trace chunk (created at
+// creation), adds the channels (and "metadata") of the shared UST trace
+// folder src as streams of ust/uid/0/64-bit, says they are all sent, and
+// sends src's metadata. It returns the relay's stream ids by channel and
+// the metadata.
+func addUSTStreams(t *testing.T, c *client.Client, creation uint64, src string, channels ...string) (map[string]proto.StreamID, []byte) {
+	t.Helper()
+	if err := c.CreateTraceChunk(0, creation, ""); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]proto.StreamID{}
+	for _, ch := range append(channels, "metadata") {
+		id, err := c.AddStream(ch, "ust/uid/0/64-bit", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[ch] = id
+	}
+	if err := c.StreamsSent(); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := os.ReadFile(filepath.Join(src, "metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMetadata(ids["metadata"], meta, 0); err != nil {
+		t.Fatal(err)
+	}
+	return ids, meta
 }

@@ -151,16 +151,7 @@ func TestViewersOwnPace(t *testing.T) {
 	cs := proto.CreateSession{SessionName: "pace", Hostname: "h", LiveTimer: 100000, SessiondUUID: [16]byte{9}, CreationTime: uint64(time.Now().Unix())}
 	sid, _, err := c.CreateSession(cs)
 	must(err)
-	must(c.CreateTraceChunk(0, cs.CreationTime, ""))
-	ids := map[string]proto.StreamID{}
-	for _, ch := range []string{"channel0_0", "channel0_1", "metadata"} {
-		ids[ch], err = c.AddStream(ch, "ust/uid/0/64-bit", 0)
-		must(err)
-	}
-	must(c.StreamsSent())
-	meta, err := os.ReadFile(filepath.Join(src, "metadata"))
-	must(err)
-	must(c.SendMetadata(ids["metadata"], meta, 0))
+	ids, meta := addUSTStreams(t, c, cs.CreationTime, src, "channel0_0", "channel0_1")
 	packet := func(ch string) ([]byte, index.Entry) {
 		_, es, err := index.ReadFile(filepath.Join(src, "index", ch+".idx"))
 		must(err)
