@@ -79,6 +79,11 @@ func Dial(ctx context.Context, addr string, timeout time.Duration) (*Client, err
 	if err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
+	return handshake(conn, timeout)
+}
+
+// handshake speaks CONNECT on conn and returns the client, or closes conn.
+func handshake(conn net.Conn, timeout time.Duration) (*Client, error) {
 	c := NewClient(conn, timeout)
 	if err := c.connect(); err != nil {
 		conn.Close()

@@ -268,12 +268,7 @@ func (s *Session) dial() (*Client, error) {
 	if s.ctx.Err() != nil {
 		s.cutShort()
 	}
-	c := NewClient(conn, s.opt.Timeout)
-	if err := c.connect(); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
+	return handshake(conn, s.opt.Timeout)
 }
 
 // cutShort gives the reply in progress on the current connection
